@@ -1,0 +1,193 @@
+/**
+ * One experiment, end to end, for Steps 4 and 6: build the named architecture, train it with the
+ * one training loop (checkpointing into the stage's folder, so a killed run resumes), evaluate
+ * it on both splits and save the model, the history, the test predictions and a loss curve.
+ *
+ * @module
+ */
+import { join } from "node:path";
+import type * as tfl from "@tensorflow/tfjs-layers";
+import type { StageContext } from "../pipeline/stage.ts";
+import { buildModel, type ModelName, saveModel, summarize } from "../lib/model/mod.ts";
+import { type History, train } from "../lib/train/loop.ts";
+import { predict } from "../lib/train/predict.ts";
+import { augmentDihedral, rmse, rmsePerQuestion } from "../lib/train/metrics.ts";
+import type { PackedDataset } from "../lib/data/packed.ts";
+import { pickRows } from "../lib/eval/baselines.ts";
+import { chartSvg, lossCurveSpec } from "../lib/figures/charts.ts";
+import { type ExperimentName, EXPERIMENTS } from "../lib/experiments.ts";
+
+/** Training settings shared by every experiment of a run. */
+export interface TrainingParams {
+  epochs: number;
+  batchSize: number;
+  learningRate: number;
+  seed: number;
+}
+
+export interface ExperimentResult {
+  name: ExperimentName;
+  title: string;
+  model: ModelName;
+  augment: boolean;
+  tta: boolean;
+  why: string;
+  trainableParams: number;
+  totalParams: number;
+  epochs: number;
+  history: History;
+  trainRmse: number;
+  testRmse: number;
+  perQuestionRmse: number[];
+  trainSeconds: number;
+  imagesPerSecond: number;
+  backend: string;
+  /** Files, relative to the stage folder. */
+  files: {
+    model: string;
+    history: string;
+    testPredictions: string;
+    lossCurve: string;
+  };
+}
+
+/** Trains and evaluates experiment `name` into `ctx.dir/<name>/`. */
+export async function runExperiment(
+  ctx: StageContext<unknown>,
+  name: ExperimentName,
+  data: PackedDataset,
+  params: TrainingParams,
+): Promise<ExperimentResult> {
+  const experiment = EXPERIMENTS[name];
+  const dir = join(ctx.dir, name);
+  await Deno.mkdir(dir, { recursive: true });
+  const model = buildModel(experiment.model, {
+    seed: params.seed,
+    inputSize: data.size,
+    ...("modelOptions" in experiment ? experiment.modelOptions : {}),
+  } as never) as tfl.LayersModel;
+  try {
+    const summary = summarize(model);
+    const trainBatches = Math.ceil(data.split.train.length / params.batchSize);
+    let bar: ReturnType<StageContext<unknown>["progress"]> | null = null;
+    const started = performance.now();
+    const history = await train({
+      model,
+      data: {
+        dataset: data,
+        trainIndices: data.split.train,
+        testIndices: data.split.test,
+      },
+      epochs: params.epochs,
+      batchSize: params.batchSize,
+      learningRate: params.learningRate,
+      seed: params.seed,
+      augment: experiment.augment ? augmentDihedral : undefined,
+      checkpoint: { dir: join(dir, "checkpoint") },
+      runKey: name,
+      callbacks: {
+        onEpochStart(epoch) {
+          bar = ctx.progress(
+            `${name} epoch ${epoch}/${params.epochs}`,
+            trainBatches,
+          );
+        },
+        onBatchEnd(_epoch, batch, _batches, loss, imagesPerSecond) {
+          bar?.update(
+            batch + 1,
+            `loss ${loss.toFixed(4)}  ${imagesPerSecond.toFixed(0)} img/s`,
+          );
+        },
+        onEpochEnd(record) {
+          bar?.stop();
+          bar = null;
+          ctx.log(
+            `${name} epoch ${record.epoch}: train MSE ${record.trainLoss.toFixed(5)}, test MSE ${
+              record.testLoss?.toFixed(5)
+            }` +
+              (record.imagesPerSecond ? `, ${record.imagesPerSecond.toFixed(0)} img/s` : ""),
+          );
+        },
+      },
+    });
+    const trainSeconds = (performance.now() - started) / 1000;
+    const truthTrain = pickRows(data.labels, data.split.train);
+    const truthTest = pickRows(data.labels, data.split.test);
+    const predTrain = predict(model, data, data.split.train, {
+      batchSize: params.batchSize,
+      tta: experiment.tta,
+    });
+    const predTest = predict(model, data, data.split.test, {
+      batchSize: params.batchSize,
+      tta: experiment.tta,
+    });
+
+    await saveModel(model, join(dir, "model"), {
+      experiment: name,
+      tta: experiment.tta,
+      imageSize: data.size,
+    });
+    const files = {
+      model: `${name}/model`,
+      history: `${name}/history.json`,
+      testPredictions: `${name}/test_predictions.f32`,
+      lossCurve: `${name}/loss_curve.svg`,
+    };
+    await Deno.writeTextFile(
+      join(ctx.dir, files.history),
+      JSON.stringify(history, null, 1),
+    );
+    await Deno.writeFile(
+      join(ctx.dir, files.testPredictions),
+      new Uint8Array(predTest.buffer),
+    );
+    const rows = history.epochs.flatMap((e) => [
+      {
+        model: experiment.title,
+        epoch: e.epoch,
+        split: "train",
+        loss: e.trainLoss,
+      },
+      ...(e.testLoss === null ? [] : [{
+        model: experiment.title,
+        epoch: e.epoch,
+        split: "test",
+        loss: e.testLoss,
+      }]),
+    ]);
+    await Deno.writeTextFile(
+      join(ctx.dir, files.lossCurve),
+      await chartSvg(
+        lossCurveSpec(rows, `${experiment.title}: loss per epoch`),
+      ),
+    );
+    // The checkpoint only serves a resumed run; the finished model is saved above.
+    await Deno.remove(join(dir, "checkpoint"), { recursive: true }).catch(
+      () => {},
+    );
+    const trained = history.epochs.filter((e) => e.imagesPerSecond !== null);
+    return {
+      name,
+      title: experiment.title,
+      model: experiment.model,
+      augment: experiment.augment,
+      tta: experiment.tta,
+      why: experiment.why,
+      trainableParams: summary.trainableParams,
+      totalParams: summary.totalParams,
+      epochs: params.epochs,
+      history,
+      trainRmse: rmse(predTrain, truthTrain),
+      testRmse: rmse(predTest, truthTest),
+      perQuestionRmse: rmsePerQuestion(predTest, truthTest),
+      trainSeconds,
+      imagesPerSecond: trained.length
+        ? trained.reduce((s, e) => s + e.imagesPerSecond!, 0) / trained.length
+        : 0,
+      backend: ctx.backend?.name ?? "?",
+      files,
+    };
+  } finally {
+    model.dispose();
+  }
+}
