@@ -42,7 +42,7 @@ async function runPipeline(command: string, config: Config): Promise<void> {
   await checkWritable(config);
   const root = resolve(import.meta.dirname!);
   const cacheDir = resolve(config.cache);
-  const release = acquireCacheLock(cacheDir, `deno task ${command}`, log);
+  const release = acquireCacheLock(cacheDir, `deno task ${command}`);
   try {
     const target = command === "report" ? "render" : command;
     const started = performance.now();

@@ -106,15 +106,87 @@ interface Layer {
 
 function layers(batch: number): Layer[] {
   return [
-    { name: "course conv1 5x5 3->6", x: [batch, 70, 70, 3], k: 5, outC: 6, stride: 1, pad: "valid", needsDx: false },
-    { name: "course conv2 5x5 6->16", x: [batch, 39, 39, 6], k: 5, outC: 16, stride: 1, pad: "valid", needsDx: true },
-    { name: "resnet stem 7x7/2 3->64", x: [batch, 64, 64, 3], k: 7, outC: 64, stride: 2, pad: "same", needsDx: false },
-    { name: "resnet 3x3 64->64 @16", x: [batch, 16, 16, 64], k: 3, outC: 64, stride: 1, pad: "same", needsDx: true },
-    { name: "resnet 3x3/2 64->128", x: [batch, 16, 16, 64], k: 3, outC: 128, stride: 2, pad: "same", needsDx: true },
-    { name: "resnet 1x1/2 64->128", x: [batch, 16, 16, 64], k: 1, outC: 128, stride: 2, pad: "same", needsDx: true },
-    { name: "resnet 3x3 128->128 @8", x: [batch, 8, 8, 128], k: 3, outC: 128, stride: 1, pad: "same", needsDx: true },
-    { name: "resnet 3x3 256->256 @4", x: [batch, 4, 4, 256], k: 3, outC: 256, stride: 1, pad: "same", needsDx: true },
-    { name: "resnet 3x3 512->512 @2", x: [batch, 2, 2, 512], k: 3, outC: 512, stride: 1, pad: "same", needsDx: true },
+    {
+      name: "course conv1 5x5 3->6",
+      x: [batch, 70, 70, 3],
+      k: 5,
+      outC: 6,
+      stride: 1,
+      pad: "valid",
+      needsDx: false,
+    },
+    {
+      name: "course conv2 5x5 6->16",
+      x: [batch, 39, 39, 6],
+      k: 5,
+      outC: 16,
+      stride: 1,
+      pad: "valid",
+      needsDx: true,
+    },
+    {
+      name: "resnet stem 7x7/2 3->64",
+      x: [batch, 64, 64, 3],
+      k: 7,
+      outC: 64,
+      stride: 2,
+      pad: "same",
+      needsDx: false,
+    },
+    {
+      name: "resnet 3x3 64->64 @16",
+      x: [batch, 16, 16, 64],
+      k: 3,
+      outC: 64,
+      stride: 1,
+      pad: "same",
+      needsDx: true,
+    },
+    {
+      name: "resnet 3x3/2 64->128",
+      x: [batch, 16, 16, 64],
+      k: 3,
+      outC: 128,
+      stride: 2,
+      pad: "same",
+      needsDx: true,
+    },
+    {
+      name: "resnet 1x1/2 64->128",
+      x: [batch, 16, 16, 64],
+      k: 1,
+      outC: 128,
+      stride: 2,
+      pad: "same",
+      needsDx: true,
+    },
+    {
+      name: "resnet 3x3 128->128 @8",
+      x: [batch, 8, 8, 128],
+      k: 3,
+      outC: 128,
+      stride: 1,
+      pad: "same",
+      needsDx: true,
+    },
+    {
+      name: "resnet 3x3 256->256 @4",
+      x: [batch, 4, 4, 256],
+      k: 3,
+      outC: 256,
+      stride: 1,
+      pad: "same",
+      needsDx: true,
+    },
+    {
+      name: "resnet 3x3 512->512 @2",
+      x: [batch, 2, 2, 512],
+      k: 3,
+      outC: 512,
+      stride: 1,
+      pad: "same",
+      needsDx: true,
+    },
   ];
 }
 
@@ -146,12 +218,17 @@ async function kernelBench(label: string, batch: number): Promise<string[]> {
     const runs = label === "cpu-stock" ? 1 : 3;
     const cell = async (kernel: string, extra: Record<string, unknown>, inputs: tf.NamedTensorMap) => {
       if (tf.getKernel(kernel, tf.getBackend()) == null) return "missing".padStart(18);
-      const ms = await timeMs(() => tf.engine().runKernel(kernel, inputs, { ...attrs, ...extra } as never) as tf.Tensor, runs);
+      const ms = await timeMs(
+        () => tf.engine().runKernel(kernel, inputs, { ...attrs, ...extra } as never) as tf.Tensor,
+        runs,
+      );
       return `${ms.toFixed(1)} ms ${(flops / ms / 1e6).toFixed(1)} GF/s`.padStart(18);
     };
     const fwd = await timeMs(() => tf.conv2d(x, w, l.stride, l.pad), runs);
     const dw = await cell(tf.Conv2DBackpropFilter, { filterShape: w.shape }, { x, dy });
-    const dx = l.needsDx ? await cell(tf.Conv2DBackpropInput, { inputShape: x.shape }, { dy, filter: w }) : "(not needed)".padStart(18);
+    const dx = l.needsDx
+      ? await cell(tf.Conv2DBackpropInput, { inputShape: x.shape }, { dy, filter: w })
+      : "(not needed)".padStart(18);
     rows.push([label.padEnd(10), l.name.padEnd(24), `${fwd.toFixed(1)} ms`.padStart(10), dw, dx].join(" "));
     tf.dispose([x, w, dy]);
   }

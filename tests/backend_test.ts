@@ -24,7 +24,10 @@ Deno.test("auto falls back past the native packages and a software GPU to wasm",
 });
 
 Deno.test("an explicit backend that cannot load is an error naming why", async () => {
-  await assert.rejects(selectBackend("tensorflow"), /Cannot use backend 'tensorflow': tfjs-node-gpu: .+; tfjs-node: .+/);
+  await assert.rejects(
+    selectBackend("tensorflow"),
+    /Cannot use backend 'tensorflow': tfjs-node-gpu: .+; tfjs-node: .+/,
+  );
   await assert.rejects(selectBackend("webgpu"), /Cannot use backend 'webgpu': webgpu: /);
   // deno-lint-ignore no-explicit-any
   await assert.rejects(selectBackend("gpu" as any), /Unknown backend 'gpu'/);

@@ -134,7 +134,8 @@ Deno.test("tf.grad of conv2d (the path tfjs-layers takes) agrees with stock cpu"
     tf.tidy(() => {
       const x = tf.tensor4d(values(2 * 11 * 9 * 3, 4), [2, 11, 9, 3]);
       const w = tf.tensor4d(values(3 * 3 * 3 * 4, 5), [3, 3, 3, 4]);
-      const loss = (a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.square(tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, 2, "same")));
+      const loss = (a: tf.Tensor, b: tf.Tensor) =>
+        tf.sum(tf.square(tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, 2, "same")));
       const [dx, dw] = tf.grads(loss)([x, w]);
       return [dx.dataSync(), dw.dataSync()] as Float32Array[];
     });

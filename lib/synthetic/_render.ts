@@ -252,7 +252,7 @@ function drawArtifact(canvas: Canvas, m: Morphology, rng: Rng): void {
       canvas.gaussian(x, y, rng.uniform(8, 16), 1, 0, amp * 0.002, [1.2, 0.8, 1.0], true);
       const spikeAngle = rng.uniform(-0.2, 0.2);
       for (let k = 0; k < 2; k++) {
-        canvas.line(x, y, spikeAngle + (k * Math.PI) / 2, 0.8, amp * 0.02, colour, rng.uniform(0.015, 0.035));
+        canvas.line(x, y, spikeAngle + (k * Math.PI) / 2, 0.8, amp * 0.005, colour, rng.uniform(0.03, 0.06));
       }
       break;
     }
@@ -299,7 +299,7 @@ function drawOdd(canvas: Canvas, m: Morphology, e: Ellipse, rng: Rng, spheroid: 
         rng.uniform(1.2, 2.2),
         side - span / 2,
         side + span / 2,
-        m.brightness * rng.uniform(0.1, 0.25),
+        m.brightness * rng.uniform(0.2, 0.4),
         KNOT,
       );
       break;

@@ -59,6 +59,17 @@ async function activate(name: string): Promise<void> {
   await tf.ready();
 }
 
+/**
+ * A failed tfjs-node(-gpu) import has already registered its "tensorflow" kernels (the binding
+ * is loaded after them); drop them so the next native package starts clean instead of printing a
+ * warning per kernel, and so nothing half-loaded stays registered.
+ */
+function forgetNativeBackend(): void {
+  if (tf.getBackend() === "tensorflow") return;
+  for (const k of tf.getKernelsForBackend("tensorflow")) tf.unregisterKernel(k.kernelName, "tensorflow");
+  if (tf.findBackendFactory("tensorflow") != null) tf.removeBackend("tensorflow");
+}
+
 function nativeCandidate(
   pkg: "@tensorflow/tfjs-node-gpu" | "@tensorflow/tfjs-node",
 ): Candidate {
@@ -67,10 +78,16 @@ function nativeCandidate(
     load: async () => {
       // Registers the "tensorflow" backend on the shared engine; throws here when libtensorflow
       // (tfjs_binding.node) is absent, which is the normal case under Deno.
-      const mod = pkg === "@tensorflow/tfjs-node-gpu"
-        ? await import("@tensorflow/tfjs-node-gpu")
-        : await import("@tensorflow/tfjs-node");
-      await activate("tensorflow");
+      let mod: unknown;
+      try {
+        mod = pkg === "@tensorflow/tfjs-node-gpu"
+          ? await import("@tensorflow/tfjs-node-gpu")
+          : await import("@tensorflow/tfjs-node");
+        await activate("tensorflow");
+      } catch (err) {
+        forgetNativeBackend();
+        throw err;
+      }
       const v = (mod as { version?: Record<string, string> }).version ?? {};
       return { [pkg.replace("@tensorflow/", "")]: v["tfjs-node"] ?? "unknown" };
     },
@@ -79,8 +96,7 @@ function nativeCandidate(
 
 /** A real GPU adapter, or why not; llvmpipe/SwiftShader report isFallbackAdapter. */
 async function realGpuAdapter(): Promise<string> {
-  const gpu =
-    (navigator as { gpu?: { requestAdapter(): Promise<unknown> } }).gpu;
+  const gpu = (navigator as { gpu?: { requestAdapter(): Promise<unknown> } }).gpu;
   if (gpu == null) throw new Error("navigator.gpu is not available");
   const adapter = await gpu.requestAdapter() as
     | {
@@ -163,9 +179,7 @@ function candidatesFor(requested: BackendRequest): Candidate[] {
       return [cpuCandidate];
     default:
       throw new Error(
-        `Unknown backend '${requested}': expected one of ${
-          BACKEND_REQUESTS.join(", ")
-        }`,
+        `Unknown backend '${requested}': expected one of ${BACKEND_REQUESTS.join(", ")}`,
       );
   }
 }
@@ -194,9 +208,7 @@ export async function selectBackend(
       const reason = requested === "auto"
         ? skipped.length === 0
           ? `${name}: first choice available`
-          : `${name}: first that loaded after ${
-            skipped.map((s) => s.name).join(", ")
-          }`
+          : `${name}: first that loaded after ${skipped.map((s) => s.name).join(", ")}`
         : `${name}: requested explicitly`;
       log(`backend ${name} (${reason})`);
       return { name, requested, reason, skipped, versions };

@@ -24,7 +24,9 @@ export function makeWasmBatchMatMul(stock: tf.KernelFunc | undefined): tf.Kernel
     const swapLast = (t: tf.TensorInfo) => {
       const perm = t.shape.map((_, i) => i);
       [perm[perm.length - 2], perm[perm.length - 1]] = [perm[perm.length - 1], perm[perm.length - 2]];
-      return transpose({ inputs: { x: t }, backend: args.backend, attrs: { perm } } as never) as tf.TensorInfo;
+      return transpose(
+        { inputs: { x: t }, backend: args.backend, attrs: { perm } } as never,
+      ) as tf.TensorInfo;
     };
     const temps: tf.TensorInfo[] = [];
     try {
