@@ -153,10 +153,11 @@ export default defineStage<EvaluateParams, EvaluateResult>({
         const p = top(predicted);
         return {
           jpeg: await Deno.readFile(join(step2.dir, "images", `${id}.jpg`)),
-          title: `ID ${id} · RMSE ${rmse.toFixed(3)}`,
-          subtitle: `true ${CLASS_NAMES[t]} ${truth[i * NUM_CLASSES + t].toFixed(2)} · pred ${
-            CLASS_NAMES[p]
-          } ${predicted[i * NUM_CLASSES + p].toFixed(2)}`,
+          lines: [
+            `ID ${id} · RMSE ${rmse.toFixed(3)}`,
+            `true: ${CLASS_NAMES[t]} ${truth[i * NUM_CLASSES + t].toFixed(2)}`,
+            `predicted: ${CLASS_NAMES[p]} ${predicted[i * NUM_CLASSES + p].toFixed(2)}`,
+          ],
           data: { galaxy: id, rmse: rmse.toFixed(4) },
         };
       }));
