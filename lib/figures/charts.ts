@@ -77,7 +77,7 @@ export function rmseBarsSpec(
       y: {
         field: "name",
         type: "nominal",
-        sort: { field: "rmse", order: "ascending" },
+        sort: null,
         title: null,
       },
       x: {
@@ -93,7 +93,7 @@ export function rmseBarsSpec(
       y: {
         field: "name",
         type: "nominal",
-        sort: { field: "rmse", order: "ascending" },
+        sort: null,
       },
       x: { field: "rmse", type: "quantitative" },
       text: { field: "rmse", type: "quantitative", format: ".4f" },
