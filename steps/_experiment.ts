@@ -19,6 +19,8 @@ import { type ExperimentName, EXPERIMENTS } from "../lib/experiments.ts";
 
 /** Training settings shared by every experiment of a run. */
 export interface TrainingParams {
+  /** The centre crop Step 2 applied, recorded with the model so `predict` prepares images the same way. */
+  crop: number;
   epochs: number;
   batchSize: number;
   learningRate: number;
@@ -124,8 +126,10 @@ export async function runExperiment(
 
     await saveModel(model, join(dir, "model"), {
       experiment: name,
+      title: experiment.title,
       tta: experiment.tta,
       imageSize: data.size,
+      crop: params.crop,
     });
     const files = {
       model: `${name}/model`,

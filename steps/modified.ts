@@ -39,6 +39,7 @@ export default defineStage<ModifiedParams, ModifiedResult>({
   usesTf: true,
   resumable: true,
   params: (c) => ({
+    crop: c.crop,
     epochs: c.epochs,
     batchSize: c.batchSize,
     learningRate: c.learningRate,

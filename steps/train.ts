@@ -18,6 +18,7 @@ export default defineStage<TrainingParams, ExperimentResult>({
   usesTf: true,
   resumable: true,
   params: (c) => ({
+    crop: c.crop,
     epochs: c.epochs,
     batchSize: c.batchSize,
     learningRate: c.learningRate,
