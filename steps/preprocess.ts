@@ -13,9 +13,15 @@ import { type Problem, summarizeProblems, TRAINING_IMAGES } from "../lib/data/ka
 import { splitByGalaxyId } from "../lib/data/split.ts";
 import { topGalaxyPerClass } from "../lib/data/explore.ts";
 import { PACKED_IMAGES } from "../lib/data/packed.ts";
-import { centerCropResize, encodeJpeg, imageVersions, mapConcurrent } from "../lib/images/preprocess.ts";
+import { imageVersions, preprocessToPacked } from "../lib/images/preprocess.ts";
 import { classPanel, galaxyGridSvg } from "../lib/figures/galaxy_grid.ts";
 import { type DataResult, dataRoot } from "./data.ts";
+
+/**
+ * Two worker threads with four images in flight each: on two cores this is the fastest measured
+ * (see bench/preprocess_bench.ts); the results are the same bytes with any setting.
+ */
+const IMAGE_THREADS = { workers: 2, inFlight: 4 };
 
 export interface PreprocessParams {
   crop: number;
@@ -71,46 +77,27 @@ export default defineStage<PreprocessParams, PreprocessResult>({
     const outImages = join(ctx.dir, "images");
     await Deno.mkdir(outImages, { recursive: true });
 
-    // Pixels go straight to their slot in the packed file, so memory stays flat at 61,578 images.
-    const bytesPerImage = p.size * p.size * 3;
+    // One image after another, in label order, straight into the packed file: memory stays flat
+    // at 61,578 images, and the packed file's rows follow the labels (a failed image has no row).
     const packedTmp = join(ctx.dir, PACKED_IMAGES + ".tmp");
-    using packed = await Deno.open(packedTmp, {
-      write: true,
-      create: true,
-      truncate: true,
-    });
-    const ok = new Uint8Array(source.ids.length);
-    const problems: Problem[] = [];
-    const bar = ctx.progress("preprocess", source.ids.length);
-    let done = 0;
+    const jobs = source.ids.map((id) => ({
+      input: join(imageDir, `${id}.jpg`),
+      output: join(outImages, `${id}.jpg`),
+    }));
+    const bar = ctx.progress("preprocess", jobs.length);
     const started = performance.now();
-    // Failed images leave a hole that is squeezed out below, so slots follow the source order.
-    let writeChain = Promise.resolve();
-    await mapConcurrent(source.ids, 8, async (id, i) => {
-      const file = join(imageDir, `${id}.jpg`);
-      try {
-        const { rgb } = await centerCropResize(file, p);
-        const jpeg = await encodeJpeg(rgb, p.size, p.jpegQuality);
-        await Deno.writeFile(join(outImages, `${id}.jpg`), jpeg);
-        writeChain = writeChain.then(async () => {
-          await packed.seek(i * bytesPerImage, Deno.SeekMode.Start);
-          let written = 0;
-          while (written < rgb.length) {
-            written += await packed.write(rgb.subarray(written));
-          }
-        });
-        await writeChain;
-        ok[i] = 1;
-      } catch (error) {
-        problems.push({
-          id: String(id),
-          file,
-          reason: `cannot be decoded: ${(error as Error).message}`,
-        });
-      }
-      bar.update(++done);
-    });
+    const { kept: keptRows, failed } = await preprocessToPacked(
+      jobs,
+      packedTmp,
+      { ...p, ...IMAGE_THREADS },
+      (done) => bar.update(done),
+    );
     bar.stop();
+    const problems: Problem[] = failed.map((f) => ({
+      id: String(source.ids[f.index]),
+      file: jobs[f.index].input,
+      reason: f.tooSmall ? f.error : `cannot be decoded: ${f.error}`,
+    }));
     const seconds = (performance.now() - started) / 1000;
     if (problems.length > 0 && !p.skipBad) {
       throw new Error(
@@ -118,11 +105,6 @@ export default defineStage<PreprocessParams, PreprocessResult>({
           summarizeProblems(imageDir, problems)
         }\nFix or remove them, or pass --skip-bad to leave these galaxies out (the report lists each one).`,
       );
-    }
-    packed.close();
-    const keptRows = source.ids.map((_, i) => i).filter((i) => ok[i]);
-    if (keptRows.length < source.ids.length) {
-      await compactPacked(packedTmp, keptRows, bytesPerImage);
     }
     await Deno.rename(packedTmp, join(ctx.dir, PACKED_IMAGES));
     const ids = keptRows.map((i) => source.ids[i]);
@@ -171,27 +153,3 @@ export default defineStage<PreprocessParams, PreprocessResult>({
     };
   },
 });
-
-/** Moves the kept images' slots together, in order, dropping the holes of failed ones. */
-async function compactPacked(
-  path: string,
-  keptRows: number[],
-  bytesPerImage: number,
-): Promise<void> {
-  using file = await Deno.open(path, { read: true, write: true });
-  const buffer = new Uint8Array(bytesPerImage);
-  for (let slot = 0; slot < keptRows.length; slot++) {
-    if (keptRows[slot] === slot) continue;
-    await file.seek(keptRows[slot] * bytesPerImage, Deno.SeekMode.Start);
-    let read = 0;
-    while (read < bytesPerImage) {
-      read += (await file.read(buffer.subarray(read))) ?? bytesPerImage;
-    }
-    await file.seek(slot * bytesPerImage, Deno.SeekMode.Start);
-    let written = 0;
-    while (written < bytesPerImage) {
-      written += await file.write(buffer.subarray(written));
-    }
-  }
-  await file.truncate(keptRows.length * bytesPerImage);
-}

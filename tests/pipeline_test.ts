@@ -1,3 +1,4 @@
+/// <reference lib="dom" />
 /**
  * The real pipeline end to end on a tiny synthetic Galaxy Zoo: every stage runs, the report has
  * every figure, chart and table, a second run reuses everything, a param change reruns exactly
@@ -11,6 +12,11 @@ import { selectBackend } from "../lib/tf/backend.ts";
 import { TEMPLATES_DIR } from "../report/stage.ts";
 import { config, quietEnv } from "./_fake_stages.ts";
 import type { Config } from "../pipeline/config.ts";
+import { predictCommand } from "../commands/predict.ts";
+import { findChromium, launchChromium, printPdf } from "../report/pdf.ts";
+import { pathToFileURL } from "node:url";
+import { pdfPages, splitFigures } from "./_pdf_check.ts";
+import { CSV_HEADER } from "../lib/classes.ts";
 
 const work = await Deno.makeTempDir({ prefix: "gz-pipeline-" });
 const cache = join(work, "cache");
@@ -120,6 +126,111 @@ Deno.test("changing --epochs reruns training and what depends on it, nothing ups
     "render",
   ]);
   assert.ok(logs.some((l) => l.includes("epochs 1 -> 2")), logs.join("\n"));
+});
+
+Deno.test("predict writes a Kaggle-format CSV for a folder of JPEGs with a cached model", async () => {
+  const images = join(work, "predict-images");
+  await Deno.mkdir(images);
+  const source = join(first.outputs.get("data")!.dir, "synthetic", "images_training_rev1");
+  const names = [...Deno.readDirSync(source)].map((e) => e.name).sort().slice(0, 5);
+  for (const name of names) await Deno.copyFile(join(source, name), join(images, name));
+  const out = join(work, "predictions.csv");
+  const args = ["--images", images, "--out", out, "--cache", cache, "--backend", "wasm"];
+  assert.equal(await predictCommand([...args, "--model", "winner"], () => {}), 0);
+  const lines = (await Deno.readTextFile(out)).trim().split("\n");
+  assert.equal(lines[0], CSV_HEADER.join(","));
+  assert.equal(lines.length, 1 + names.length);
+  for (const line of lines.slice(1)) {
+    const cells = line.split(",");
+    assert.equal(cells.length, 38);
+    assert.ok(names.includes(`${cells[0]}.jpg`));
+    assert.ok(cells.slice(1).every((c) => Number(c) >= 0 && Number(c) <= 1), line);
+  }
+
+  // A file that isn't a galaxy JPEG is named; --skip-bad predicts the rest.
+  await Deno.writeTextFile(join(images, "notes.txt"), "hello");
+  await Deno.writeTextFile(join(images, "123.jpg"), "not really a jpeg");
+  await assert.rejects(predictCommand(args, () => {}), /notes\.txt: not a JPEG named <GalaxyID>\.jpg/);
+  const logs: string[] = [];
+  assert.equal(await predictCommand([...args, "--skip-bad"], (l) => logs.push(l)), 0);
+  assert.equal((await Deno.readTextFile(out)).trim().split("\n").length, 1 + names.length);
+  assert.match(logs.join("\n"), /123\.jpg: cannot be decoded/);
+});
+
+const chromium = findChromium();
+if (!chromium) {
+  console.warn("No Chromium found (apt-get install -y chromium): the browser and PDF checks are skipped");
+}
+
+Deno.test({
+  name: "in headless Chromium every galaxy panel, chart and table is present and visible",
+  ignore: chromium === null,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    const browser = await launchChromium(work);
+    try {
+      const page = await browser.browser.newPage();
+      await page.setViewport({ width: 1200, height: 900 });
+      await page.goto(pathToFileURL(join(reportDir, "report.html")).href, { waitUntil: "load" });
+      const seen = await page.evaluate(async () => {
+        const visible = (e: Element) => {
+          const r = e.getBoundingClientRect();
+          const style = getComputedStyle(e);
+          return r.width > 10 && r.height > 10 && style.visibility !== "hidden" && style.display !== "none";
+        };
+        const decoded = async (image: SVGImageElement) => {
+          const img = new Image();
+          img.src = image.href.baseVal;
+          try {
+            await img.decode();
+            return img.naturalWidth > 0;
+          } catch {
+            return false;
+          }
+        };
+        const figures = [];
+        for (const figure of document.querySelectorAll("figure")) {
+          const images = [...figure.querySelectorAll("g.panel image")] as SVGImageElement[];
+          const ok = await Promise.all(images.map(decoded));
+          figures.push({
+            id: figure.id,
+            visible: visible(figure.querySelector("svg")!),
+            panels: images.filter((image, i) => ok[i] && visible(image)).length,
+            width: figure.querySelector("svg")!.getBoundingClientRect().width,
+          });
+        }
+        const tables = [...document.querySelectorAll(".table-wrap")].map((t) => ({
+          id: t.id,
+          visible: visible(t),
+          rows: t.querySelectorAll("tbody tr").length,
+        }));
+        return { figures, tables, pageWidth: document.documentElement.clientWidth };
+      });
+      const figure = (id: string) => seen.figures.find((f) => f.id === id)!;
+      assert.equal(figure("fig-top-galaxies").panels, 37);
+      assert.equal(figure("fig-top-processed").panels, 37);
+      assert.ok(figure("fig-best").panels > 0 && figure("fig-worst").panels > 0);
+      for (const f of seen.figures) {
+        assert.ok(f.visible, `${f.id} is visible`);
+        assert.ok(f.width <= seen.pageWidth, `${f.id} fits the page width`);
+      }
+      assert.ok(seen.figures.length >= 10, `${seen.figures.length} figures`);
+      assert.ok(seen.tables.length >= 12, `${seen.tables.length} tables`);
+      for (const t of seen.tables) {
+        assert.ok(t.visible && t.rows > 0, `table ${t.id} is visible and has rows`);
+      }
+
+      // The PDF: pages, and no figure split across two pages: every text of a figure must be on
+      // the page of its caption (figures with the same texts are in other sections, pages apart).
+      const pdf = join(work, "report.pdf");
+      await printPdf(join(reportDir, "report.html"), pdf, work);
+      assert.ok((await pdfPages(pdf)).length > 5, "the PDF has pages");
+      for (const problem of splitFigures(html, await pdfPages(pdf))) assert.fail(problem);
+    } finally {
+      await browser.close();
+    }
+  },
 });
 
 Deno.test({

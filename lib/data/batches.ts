@@ -83,6 +83,31 @@ export function epochOrder(
 const UNIT = Float32Array.from({ length: 256 }, (_, i) => i / 255);
 
 /**
+ * The float pixels (`[B, S, S, 3]` in [0, 1]) and labels (`[B, 37]`) of `indices`, in new
+ * arrays. No tensors: the parallel trainer ships these arrays to its workers.
+ */
+export function fillBatch(
+  dataset: Dataset,
+  indices: readonly number[],
+): { x: Float32Array<ArrayBuffer>; y: Float32Array<ArrayBuffer> } {
+  const { images, labels, count, size } = dataset;
+  const pixels = size * size * 3;
+  const b = indices.length;
+  const x = new Float32Array(b * pixels);
+  const y = new Float32Array(b * NUM_CLASSES);
+  indices.forEach((index, i) => {
+    if (!Number.isInteger(index) || index < 0 || index >= count) {
+      throw new Error(`Batch index ${index} is outside the dataset of ${count} images`);
+    }
+    const from = index * pixels;
+    const to = i * pixels;
+    for (let p = 0; p < pixels; p++) x[to + p] = UNIT[images[from + p]];
+    y.set(labels.subarray(index * NUM_CLASSES, (index + 1) * NUM_CLASSES), i * NUM_CLASSES);
+  });
+  return { x, y };
+}
+
+/**
  * Yields the batches of `indices` (in order, or shuffled per `options.shuffle`), the last one
  * partial. Each batch's tensors are disposed when the next batch is requested or the loop ends
  * (break and throw included): use them inside the loop body, `tf.clone` what must outlive it.
@@ -108,31 +133,15 @@ export function* batches(
   if (!Number.isInteger(batchSize) || batchSize < 1) {
     throw new Error(`batchSize must be a positive integer, got ${batchSize}`);
   }
-  const { images, labels, count, size } = dataset;
+  const { size } = dataset;
   const order = options.shuffle
     ? epochOrder(indices, options.shuffle.seed, options.shuffle.epoch)
     : Array.from(indices);
-  const pixels = size * size * 3;
   for (let start = 0; start < order.length; start += batchSize) {
     const batchIndices = order.slice(start, start + batchSize);
     const b = batchIndices.length;
     // A fresh buffer per batch: the cpu backend keeps the array it is given, so reuse would alias.
-    const x = new Float32Array(b * pixels);
-    const y = new Float32Array(b * NUM_CLASSES);
-    batchIndices.forEach((index, i) => {
-      if (!Number.isInteger(index) || index < 0 || index >= count) {
-        throw new Error(
-          `Batch index ${index} is outside the dataset of ${count} images`,
-        );
-      }
-      const from = index * pixels;
-      const to = i * pixels;
-      for (let p = 0; p < pixels; p++) x[to + p] = UNIT[images[from + p]];
-      y.set(
-        labels.subarray(index * NUM_CLASSES, (index + 1) * NUM_CLASSES),
-        i * NUM_CLASSES,
-      );
-    });
+    const { x, y } = fillBatch(dataset, batchIndices);
     const batch: Batch = {
       x: tf.tensor4d(x, [b, size, size, 3], "float32"),
       y: tf.tensor2d(y, [b, NUM_CLASSES], "float32"),

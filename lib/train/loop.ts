@@ -10,10 +10,13 @@
 import * as tf from "@tensorflow/tfjs-core";
 import type * as tfl from "@tensorflow/tfjs-layers";
 import { NUM_CLASSES } from "../classes.ts";
-import { batches, checkDataset, type Dataset } from "../data/batches.ts";
-import { Adam } from "./adam.ts";
+import { batches, checkDataset, type Dataset, epochOrder, fillBatch } from "../data/batches.ts";
+import { isFastKernel } from "../tf/backend.ts";
+import { Adam, type AdamState } from "./adam.ts";
 import { readCheckpoint, writeCheckpoint } from "./checkpoint.ts";
 import { mixSeed } from "./rng.ts";
+import { ParallelTrainer } from "./_parallel.ts";
+import { runFirstLayersUnfused } from "./_unfused.ts";
 
 /** One row of the training history. Epoch 0 is the untrained model. */
 export interface EpochRecord {
@@ -69,6 +72,30 @@ export interface TrainOptions {
   callbacks?: TrainCallbacks;
   /** Milliseconds clock for the timings (default `performance.now`). */
   clock?: () => number;
+  /**
+   * Data-parallel workers, each computing the gradients of a slice of every batch on its own core
+   * (see `_parallel.ts`); 1 trains in this thread. Default: {@link defaultWorkers}. Only the wasm
+   * and cpu backends run in workers. With BatchNorm the result depends on the count (per-shard
+   * batch statistics), so it is part of the checkpoint's run identity.
+   */
+  workers?: number;
+}
+
+/**
+ * The default worker count: one per core, at most 4 and at least 16 images per shard, on the
+ * wasm and cpu backends (the others are multi-threaded or on a GPU already); otherwise 1.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { defaultWorkers } from "./loop.ts";
+ * assert.equal(defaultWorkers(64, "tensorflow"), 1);
+ * assert.equal(defaultWorkers(8, "wasm"), 1);
+ * ```
+ */
+export function defaultWorkers(batchSize: number, backend: string): number {
+  if (backend !== "wasm" && backend !== "cpu") return 1;
+  return Math.max(1, Math.min(navigator.hardwareConcurrency ?? 1, 4, Math.floor(batchSize / 16)));
 }
 
 /** Mean squared error of `model` over `indices` (inference mode, batched); null when empty. */
@@ -115,6 +142,13 @@ export async function train(options: TrainOptions): Promise<History> {
   if (!Number.isInteger(seed)) throw new Error(`seed must be an integer, got ${seed}`);
   if (trainIndices.length === 0) throw new Error("train needs at least one training index");
 
+  const backend = tf.getBackend();
+  const workers = options.workers ?? defaultWorkers(batchSize, backend);
+  if (!Number.isInteger(workers) || workers < 1) throw new Error(`workers must be an integer >= 1, got ${workers}`);
+  if (workers > 1 && backend !== "wasm" && backend !== "cpu") {
+    throw new Error(`workers: ${workers} needs the wasm or cpu backend, not '${backend}'`);
+  }
+
   const run = {
     model: model.name,
     // Shapes only: auto-generated layer names differ between two builds of the same model.
@@ -127,47 +161,59 @@ export async function train(options: TrainOptions): Promise<History> {
     test: indexHash(testIndices),
     imageSize: dataset.size,
     runKey: options.runKey ?? null,
+    workers,
   };
-  const variables = model.trainableWeights.map((w) => w.read() as tf.Variable);
-  const adam = new Adam(variables, { learningRate });
-  try {
-    const history: EpochRecord[] = [];
-    if (checkpoint) {
-      const saved = await readCheckpoint<EpochRecord>(checkpoint.dir);
-      if (saved) {
-        const mismatch = Object.keys(run).find((k) =>
-          JSON.stringify((saved.run as Record<string, unknown>)?.[k]) !==
-            JSON.stringify(run[k as keyof typeof run])
+  const history: EpochRecord[] = [];
+  let adamState: AdamState | null = null;
+  if (checkpoint) {
+    const saved = await readCheckpoint<EpochRecord>(checkpoint.dir);
+    if (saved) {
+      const mismatch = Object.keys(run).find((k) =>
+        JSON.stringify((saved.run as Record<string, unknown>)?.[k] ?? null) !==
+          JSON.stringify(run[k as keyof typeof run])
+      );
+      if (mismatch) {
+        throw new Error(
+          `Checkpoint in ${checkpoint.dir} belongs to another run (${mismatch} differs); ` +
+            "delete it or train into another directory",
         );
-        if (mismatch) {
-          throw new Error(
-            `Checkpoint in ${checkpoint.dir} belongs to another run (${mismatch} differs); ` +
-              "delete it or train into another directory",
-          );
-        }
-        if (saved.epoch > epochs) {
-          throw new Error(
-            `Checkpoint in ${checkpoint.dir} is at epoch ${saved.epoch}, past the requested ${epochs}`,
-          );
-        }
-        if (saved.weights.length !== model.weights.length) {
-          throw new Error(
-            `Checkpoint in ${checkpoint.dir} holds ${saved.weights.length} weights, the model ${model.weights.length}`,
-          );
-        }
-        tf.tidy(() =>
-          model.weights.forEach((w, i) => w.write(tf.tensor(saved.weights[i].slice(), w.shape as number[])))
-        );
-        adam.setState(saved.adam);
-        history.push(...saved.history);
       }
+      if (saved.epoch > epochs) {
+        throw new Error(
+          `Checkpoint in ${checkpoint.dir} is at epoch ${saved.epoch}, past the requested ${epochs}`,
+        );
+      }
+      if (saved.weights.length !== model.weights.length) {
+        throw new Error(
+          `Checkpoint in ${checkpoint.dir} holds ${saved.weights.length} weights, the model ${model.weights.length}`,
+        );
+      }
+      tf.tidy(() =>
+        model.weights.forEach((w, i) => w.write(tf.tensor(saved.weights[i].slice(), w.shape as number[])))
+      );
+      adamState = saved.adam;
+      history.push(...saved.history);
     }
+  }
+  if (history.length > 0 && history[history.length - 1].epoch >= epochs) return { epochs: history };
+
+  const engine = workers > 1
+    ? await ParallelTrainer.start(model, {
+      workers,
+      backend: backend as "wasm" | "cpu",
+      fastKernels: isFastKernel(tf.Conv2DBackpropFilter, backend),
+      learningRate,
+      adam: adamState,
+      imageSize: dataset.size,
+    })
+    : new LocalTrainer(model, learningRate, adamState);
+  try {
     if (history.length === 0) {
       const t0 = clock();
       const record: EpochRecord = {
         epoch: 0,
-        trainLoss: evaluateMse(model, dataset, trainIndices, batchSize)!,
-        testLoss: evaluateMse(model, dataset, testIndices, batchSize),
+        trainLoss: (await engine.evaluate(dataset, trainIndices, batchSize))!,
+        testLoss: await engine.evaluate(dataset, testIndices, batchSize),
         runningLoss: null,
         seconds: (clock() - t0) / 1000,
         imagesPerSecond: null,
@@ -180,34 +226,42 @@ export async function train(options: TrainOptions): Promise<History> {
     for (let epoch = history[history.length - 1].epoch + 1; epoch <= epochs; epoch++) {
       await callbacks.onEpochStart?.(epoch);
       const epochStart = clock();
+      const order = epochOrder(trainIndices, seed, epoch);
+      // The batch as float arrays, augmented with the step's seed: prepared while the workers
+      // compute the previous step.
+      const prepare = (step: number) => {
+        const { x, y } = fillBatch(dataset, order.slice(step * batchSize, (step + 1) * batchSize));
+        const rows = y.length / NUM_CLASSES;
+        if (!augment) return { x, y, rows };
+        const augmented = tf.tidy(() => {
+          const input = tf.tensor4d(x, [rows, dataset.size, dataset.size, 3]);
+          return augment(input, mixSeed(seed, epoch, step)).dataSync() as Float32Array;
+        });
+        return { x: augmented.slice(), y, rows };
+      };
       let trainMs = 0;
       let lossSum = 0;
       let seen = 0;
-      let step = 0;
-      for (const { x, y } of batches(dataset, trainIndices, batchSize, { shuffle: { seed, epoch } })) {
-        const stepStart = clock();
-        const lossTensor = tf.tidy(() => {
-          const input = augment ? augment(x, mixSeed(seed, epoch, step)) : x;
-          const { value, grads } = tf.variableGrads(() => {
-            const pred = model.apply(input, { training: true }) as tf.Tensor; // [B, 37]
-            return tf.mean(tf.squaredDifference(pred, y));
-          }, variables);
-          adam.apply(variables.map((v) => grads[v.name]));
-          return value;
-        });
-        const loss = lossTensor.dataSync()[0];
-        lossTensor.dispose();
-        const ms = clock() - stepStart;
+      let next = prepare(0);
+      let stepStart = clock();
+      for (let step = 0; step < steps; step++) {
+        const { x, y, rows } = next;
+        const pending = engine.step(x, y, rows);
+        if (step + 1 < steps) next = prepare(step + 1);
+        const loss = await pending;
+        const now = clock();
+        const ms = now - stepStart;
         trainMs += ms;
-        lossSum += loss * x.shape[0];
-        seen += x.shape[0];
-        await callbacks.onBatchEnd?.(epoch, step, steps, loss, x.shape[0] / Math.max(ms / 1000, 1e-9));
-        step += 1;
+        lossSum += loss * rows;
+        seen += rows;
+        await callbacks.onBatchEnd?.(epoch, step, steps, loss, rows / Math.max(ms / 1000, 1e-9));
+        stepStart = clock();
       }
+      adamState = await engine.pull(model);
       const record: EpochRecord = {
         epoch,
-        trainLoss: evaluateMse(model, dataset, trainIndices, batchSize)!,
-        testLoss: evaluateMse(model, dataset, testIndices, batchSize),
+        trainLoss: (await engine.evaluate(dataset, trainIndices, batchSize))!,
+        testLoss: await engine.evaluate(dataset, testIndices, batchSize),
         runningLoss: lossSum / seen,
         seconds: (clock() - epochStart) / 1000,
         imagesPerSecond: seen / Math.max(trainMs / 1000, 1e-9),
@@ -219,13 +273,59 @@ export async function train(options: TrainOptions): Promise<History> {
           run,
           history,
           weights: model.weights.map((w) => (w.read().dataSync() as Float32Array).slice()),
-          adam: adam.getState(),
+          adam: adamState,
         });
       }
       await callbacks.onEpochEnd?.(record);
     }
     return { epochs: history };
   } finally {
-    adam.dispose();
+    engine.dispose();
+  }
+}
+
+/** Training in this thread: the same interface as {@link ParallelTrainer}. */
+class LocalTrainer {
+  readonly #model: tfl.LayersModel;
+  readonly #variables: tf.Variable[];
+  readonly #adam: Adam;
+  readonly #restore: () => void;
+
+  constructor(model: tfl.LayersModel, learningRate: number, state: AdamState | null) {
+    this.#model = model;
+    this.#variables = model.trainableWeights.map((w) => w.read() as tf.Variable);
+    this.#adam = new Adam(this.#variables, { learningRate });
+    if (state) this.#adam.setState(state);
+    this.#restore = runFirstLayersUnfused(model);
+  }
+
+  step(x: Float32Array, y: Float32Array, rows: number): Promise<number> {
+    const size = Math.round(Math.sqrt(x.length / rows / 3));
+    const lossTensor = tf.tidy(() => {
+      const input = tf.tensor4d(x, [rows, size, size, 3]);
+      const target = tf.tensor2d(y, [rows, NUM_CLASSES]);
+      const { value, grads } = tf.variableGrads(() => {
+        const pred = this.#model.apply(input, { training: true }) as tf.Tensor; // [B, 37]
+        return tf.mean(tf.squaredDifference(pred, target));
+      }, this.#variables);
+      this.#adam.apply(this.#variables.map((v) => grads[v.name]));
+      return value;
+    });
+    const loss = lossTensor.dataSync()[0];
+    lossTensor.dispose();
+    return Promise.resolve(loss);
+  }
+
+  evaluate(dataset: Dataset, indices: ArrayLike<number>, batchSize: number): Promise<number | null> {
+    return Promise.resolve(evaluateMse(this.#model, dataset, indices, batchSize));
+  }
+
+  pull(): Promise<AdamState> {
+    return Promise.resolve(this.#adam.getState());
+  }
+
+  dispose(): void {
+    this.#restore();
+    this.#adam.dispose();
   }
 }
