@@ -111,32 +111,37 @@ Deno.test("workers: without BatchNorm, 2 workers follow the single-thread loss c
   assertClose(two.w.flatMap((a) => [...a]), one.w.flatMap((a) => [...a]), 1e-3, "weight");
 });
 
-Deno.test("workers: with BatchNorm and augmentation, reproducible bit for bit and close to one thread", async () => {
-  const a = await run(2, true, { augment: augmentDihedral });
-  const b = await run(2, true, { augment: augmentDihedral });
-  assert.deepEqual(b, a);
-  const one = await run(1, true, { augment: augmentDihedral });
-  // Per-shard batch statistics: the curves agree to a few percent, not to rounding.
-  assertClose(a.curve, one.curve, 0.05, "loss");
-});
-
-Deno.test("workers: resuming from a checkpoint equals an uninterrupted run, bit for bit", async () => {
+Deno.test("workers: with BatchNorm, resuming equals an uninterrupted run bit for bit, close to one thread", async () => {
   const dir = await Deno.makeTempDir();
   try {
-    const full = await run(2, true, { epochs: 3 });
+    const options = {
+      data,
+      batchSize: 16,
+      learningRate: 0.01,
+      seed: 3,
+      workers: 2,
+      augment: augmentDihedral,
+      checkpoint: { dir },
+    };
+    const full = await run(2, true, { augment: augmentDihedral });
     const first = toyModel(3, true);
-    const options = { data, batchSize: 16, learningRate: 0.01, seed: 3, workers: 2, checkpoint: { dir } };
     await train({ ...options, model: first, epochs: 1 });
     first.dispose();
-    const resumed = toyModel(3, true);
-    const rest = await train({ ...options, model: resumed, epochs: 3 });
+    const resumed = toyModel(3, true); // fresh weights and fresh workers: all from the checkpoint
+    const rest = await train({ ...options, model: resumed, epochs: 2 });
     assert.deepEqual(curve(rest), full.curve);
     assert.deepEqual(weights(resumed), full.w);
     await assert.rejects(
-      train({ ...options, workers: 1, model: resumed, epochs: 4 }),
+      train({ ...options, workers: 1, model: resumed, epochs: 3 }),
       /belongs to another run \(workers differs\)/,
     );
     resumed.dispose();
+    // Per-shard batch statistics: the same learning, not the same rounding.
+    const one = await run(1, true, { augment: augmentDihedral });
+    const trainLosses = (c: number[]) => [c[0], c[3], c[6]];
+    assert.ok(full.curve[6] < full.curve[0] * 0.8, `${full.curve}`);
+    assertClose(trainLosses(full.curve), trainLosses(one.curve), 0.05, "train loss");
+    assertClose(full.curve, one.curve, 0.3, "loss");
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
