@@ -20,6 +20,7 @@ export const BENCHMARKS: Record<string, { file: string; what: string; deno?: "be
   },
   render: { file: "render_bench.ts", what: "re-rendering the report when only a template changed" },
   synthetic: { file: "synthetic_bench.ts", what: "synthetic Galaxy Zoo generation", deno: "bench" },
+  gpu: { file: "gpu_check.ts", what: "each GPU backend that loads: images/s and losses against wasm" },
 };
 
 const PERMISSIONS = [
