@@ -1,12 +1,12 @@
 /**
  * Step 2's speed and memory, side by side with Python's PIL doing the same work on the same files:
  * open, centre crop 212, resize to 64 with Lanczos, keep the RGB bytes in a packed file, save a
- * q90 JPEG. `deno task bench preprocess` uses 300 synthetic galaxies plus the 700 real JPEGs of
+ * q90 JPEG. `deno task bench preprocess` uses 600 synthetic galaxies plus the 700 real JPEGs of
  * /work/shared/galaxy-zoo-sample when present; `deno task bench preprocess -- --full` also runs
  * 61,578 synthetic galaxies (generated once into cache/bench/synthetic-61578/, ~10 minutes).
  *
  *   deno run --allow-read --allow-write --allow-env --allow-ffi --allow-sys --allow-run \
- *     bench/preprocess_bench.ts [--full] [--count 300] [--repeat 2] [--sample DIR]
+ *     bench/preprocess_bench.ts [--full] [--count 600] [--repeat 3] [--sample DIR]
  *
  * Every measured run is its own process (under /usr/bin/time when present, for the exact peak
  * RSS), so one run's memory and libvips state don't colour the next. PIL is the peer to beat, run
@@ -108,7 +108,7 @@ print(json.dumps({"images": len(names), "failed": failed, "seconds": time.perf_c
 `;
 
 function parseArgs(args: string[]) {
-  const opts = { full: false, count: 300, repeat: 2, sample: "/work/shared/galaxy-zoo-sample", child: "" };
+  const opts = { full: false, count: 600, repeat: 3, sample: "/work/shared/galaxy-zoo-sample", child: "" };
   for (let i = 0; i < args.length; i++) {
     const flag = args[i];
     if (flag === "--full") opts.full = true;

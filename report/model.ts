@@ -16,7 +16,7 @@ import {
   perQuestionSpec,
   rmseBarsSpec,
 } from "../lib/figures/charts.ts";
-import { LEADERBOARD_TEAMS } from "../lib/eval/leaderboard.ts";
+import { KAGGLE_TRAINING_GALAXIES, LEADERBOARD_TEAMS } from "../lib/eval/leaderboard.ts";
 import type { DataResult } from "../steps/data.ts";
 import type { ExploreResult } from "../steps/explore.ts";
 import type { PreprocessResult } from "../steps/preprocess.ts";
@@ -96,6 +96,7 @@ export async function buildReportModel(
     preprocess_rate: int(s2.imagesPerSecond),
     seed: String(params2.seed),
     epochs: String(params4.epochs),
+    epochs_word: params4.epochs === 1 ? "epoch" : "epochs",
     learning_rate: String(params4.learningRate),
     cnn_params: int(step3.result.cnn.trainableParams),
     cnn_nontrainable: int(step3.result.cnn.nonTrainableParams),
@@ -111,13 +112,16 @@ export async function buildReportModel(
     quoted_central_pixel: f5(evaluation.quotedCentralPixel),
     placement: evaluation.leaderboard.placement.text,
     teams: String(LEADERBOARD_TEAMS),
+    kaggle_training_galaxies: int(KAGGLE_TRAINING_GALAXIES),
     tree_violation_rows: int(d.treeViolations.reduce((s, v) => s + v.count, 0)),
     rendered_at: context.renderedAt.toISOString(),
   };
   for (const b of evaluation.baselines) {
     const key = b.name.toLowerCase().replace(/[^a-z]+/g, "_");
     vars[`baseline_${key}`] = f5(b.testRmse);
-    vars[`improvement_${key}`] = pct(b.improvement);
+    vars[`versus_${key}`] = b.improvement >= 0
+      ? `${f1(b.improvement)}% lower`
+      : `${f1(-b.improvement)}% higher`;
   }
   const worstQuestion = evaluation.cnn.perQuestionRmse.indexOf(Math.max(...evaluation.cnn.perQuestionRmse));
   const bestQuestion = evaluation.cnn.perQuestionRmse.indexOf(Math.min(...evaluation.cnn.perQuestionRmse));
@@ -373,6 +377,12 @@ export async function buildReportModel(
       await chartSvg(lossCurveSpec(all.flatMap(lossRows), "")),
       "Training (solid) and test (dashed) MSE per epoch of every model.",
     );
+  const best = [...all].sort((a, b) => a.testRmse - b.testRmse)[0];
+  vars.best_model_sentence = best === cnn
+    ? `In this run no modification beat the course CNN on the test split (test RMSE ${f5(cnn.testRmse)}).`
+    : `In this run the best model is **${best.title}**, with a test RMSE of ${f5(best.testRmse)}, ${
+      f1(100 * (cnn.testRmse - best.testRmse) / cnn.testRmse)
+    }% lower than the course CNN's ${f5(cnn.testRmse)}.`;
   blocks.experiments_list = experiments.length === 0 ? "<p>No modified model ran.</p>" : [
     '<dl class="experiments">',
     ...experiments.map((r) => {
@@ -431,6 +441,21 @@ export async function buildReportModel(
     "Versions",
     ["Component", "Version"],
     Object.entries(versions).sort(([a], [b]) => a.localeCompare(b)),
+  );
+  const choice = cnn.backendChoice;
+  blocks.backend_table = table(
+    "backend",
+    "TensorFlow.js backend: the one that ran and why the ones before it were skipped",
+    ["Backend", "Outcome"],
+    choice
+      ? [
+        ...choice.skipped.map((s) => [s.name, `skipped: ${s.why}`]),
+        [
+          { html: `<strong>${escapeHtml(choice.name)}</strong>` },
+          `used (${choice.reason}; requested: ${choice.requested})`,
+        ],
+      ]
+      : [[backend, "used"]],
   );
   const fingerprint = manifests.data.keyParts.fingerprint as { csv?: string; imageCount?: number } | null;
   blocks.data_provenance_table = table("data-provenance", "Data", ["", ""], [

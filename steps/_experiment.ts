@@ -7,7 +7,7 @@
  */
 import { join } from "node:path";
 import type * as tfl from "@tensorflow/tfjs-layers";
-import type { StageContext } from "../pipeline/stage.ts";
+import type { BackendInfo, StageContext } from "../pipeline/stage.ts";
 import { buildModel, type ModelName, saveModel, summarize } from "../lib/model/mod.ts";
 import { type History, train } from "../lib/train/loop.ts";
 import { predict } from "../lib/train/predict.ts";
@@ -44,6 +44,8 @@ export interface ExperimentResult {
   trainSeconds: number;
   imagesPerSecond: number;
   backend: string;
+  /** Which backend ran, why, and why the ones before it were skipped. */
+  backendChoice: BackendInfo | null;
   /** Files, relative to the stage folder. */
   files: {
     model: string;
@@ -189,6 +191,7 @@ export async function runExperiment(
         ? trained.reduce((s, e) => s + e.imagesPerSecond!, 0) / trained.length
         : 0,
       backend: ctx.backend?.name ?? "?",
+      backendChoice: ctx.backend,
       files,
     };
   } finally {

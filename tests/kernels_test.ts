@@ -6,9 +6,10 @@
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs-core";
 // tfjs-layers registers the gradient functions (tfjs-core alone has none), as in the app.
-import "@tensorflow/tfjs-layers";
+import * as tfl from "@tensorflow/tfjs-layers";
 import { isFastKernel, registerFastKernels, restoreStockKernels, useBackend } from "../lib/tf/backend.ts";
 import { filterGradAxis, inputGradAxis } from "../lib/tf/kernels/_geometry.ts";
+import { train } from "../lib/train/loop.ts";
 
 type Pad = "same" | "valid" | [[number, number], [number, number], [number, number], [number, number]];
 interface Case {
@@ -184,4 +185,94 @@ Deno.test("Tile and transposed BatchMatMul match stock cpu", async () => {
     await useBackend(backend, { fastKernels: true });
     compute().forEach((got, i) => assertClose(got, expected[i], `${backend} case ${i}`));
   }
+});
+
+Deno.test("Sum and Mean over leading axes (BatchNorm's reductions) match stock cpu", async () => {
+  const compute = () =>
+    tf.tidy(() => {
+      const x = tf.tensor4d(values(3 * 5 * 4 * 6, 14), [3, 5, 4, 6]);
+      const ints = tf.tensor2d([1, 2, 3, 4, 5, 6], [3, 2], "int32");
+      return [
+        tf.sum(x, [0, 1, 2]),
+        tf.mean(x, [0, 1, 2], true),
+        tf.sum(x, [1, 0]),
+        tf.mean(x, 0),
+        tf.sum(x, [0, 2]), // not leading: stock
+        tf.sum(x, 3),
+        tf.sum(x),
+        tf.mean(x, -1, true),
+        tf.sum(ints, 0),
+      ].map((t) => ({ shape: t.shape, values: Float32Array.from(t.dataSync()) }));
+    });
+  await useBackend("cpu", { fastKernels: false });
+  const expected = compute();
+  for (const backend of ["cpu", "wasm"] as const) {
+    await useBackend(backend, { fastKernels: true });
+    assert.ok(isFastKernel(tf.Sum, backend) && isFastKernel(tf.Mean, backend));
+    compute().forEach((got, i) => {
+      assert.deepEqual(got.shape, expected[i].shape, `${backend} case ${i} shape`);
+      assertClose(got.values, expected[i].values, `${backend} case ${i}`);
+    });
+  }
+});
+
+Deno.test("training with our kernels follows the stock kernels' loss curve (cpu)", async () => {
+  const size = 12;
+  const count = 24;
+  let s = 3;
+  const random = () => (s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 2 ** 32;
+  const dataset = {
+    images: Uint8Array.from({ length: count * size * size * 3 }, () => Math.floor(random() * 256)),
+    labels: Float32Array.from({ length: count * 37 }, random),
+    count,
+    size,
+  };
+  const model = () => {
+    const input = tfl.input({ shape: [size, size, 3] });
+    let x = tfl.layers.zeroPadding2d({ padding: 2 }).apply(input);
+    x = tfl.layers.conv2d({
+      filters: 4,
+      kernelSize: 5,
+      kernelInitializer: tfl.initializers.glorotUniform({ seed: 1 }),
+    })
+      .apply(x); // [B, 12, 12, 4]
+    x = tfl.layers.batchNormalization({ momentum: 0.9 }).apply(x);
+    x = tfl.layers.reLU().apply(x);
+    x = tfl.layers.maxPooling2d({ poolSize: 2 }).apply(x); // [B, 6, 6, 4]
+    x = tfl.layers.conv2d({
+      filters: 5,
+      kernelSize: 3,
+      strides: 2,
+      padding: "same",
+      activation: "relu",
+      kernelInitializer: tfl.initializers.glorotUniform({ seed: 2 }),
+    }).apply(x); // [B, 3, 3, 5]
+    x = tfl.layers.flatten().apply(x);
+    const y = tfl.layers.dense({
+      units: 37,
+      activation: "sigmoid",
+      kernelInitializer: tfl.initializers.glorotUniform({ seed: 3 }),
+    }).apply(x) as tfl.SymbolicTensor;
+    return tfl.model({ inputs: input, outputs: y });
+  };
+  const curve = async () => {
+    const m = model();
+    const history = await train({
+      model: m,
+      data: { dataset, trainIndices: Array.from({ length: 20 }, (_, i) => i), testIndices: [20, 21, 22, 23] },
+      epochs: 3,
+      batchSize: 8,
+      learningRate: 0.01,
+      seed: 1,
+      workers: 1,
+    });
+    m.dispose();
+    return history.epochs.flatMap((e) => [e.trainLoss, e.testLoss!, e.runningLoss ?? 0]);
+  };
+  await useBackend("cpu", { fastKernels: false });
+  const stock = await curve();
+  await useBackend("cpu", { fastKernels: true });
+  const ours = await curve();
+  assertClose(Float32Array.from(ours), Float32Array.from(stock), "loss curve");
+  assert.ok(stock[6] < stock[0], `the loss falls: ${stock}`);
 });

@@ -90,6 +90,7 @@ Deno.test("the report holds both 37-galaxy figures, the charts and the tables, a
       "leaderboard",
       "per-question",
       "comparison",
+      "backend",
       "stages",
       "params",
     ]

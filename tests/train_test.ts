@@ -7,6 +7,7 @@ import { courseCnn } from "../lib/model/course_cnn.ts";
 import { type History, train } from "../lib/train/loop.ts";
 import { augmentDihedral, dihedral, rmse, rmsePerQuestion } from "../lib/train/metrics.ts";
 import { predict } from "../lib/train/predict.ts";
+import { runFirstLayersUnfused } from "../lib/train/_unfused.ts";
 
 await tf.setBackend("cpu");
 
@@ -224,4 +225,39 @@ Deno.test("rmse and rmsePerQuestion against a hand-worked example", () => {
   assert.deepEqual(perQuestion.slice(2), new Array(9).fill(0));
   assert.equal(rmse([0.5, ...new Array(36).fill(0)], new Array(37).fill(0)), 0.5 / Math.sqrt(37));
   assert.throws(() => rmse(new Float32Array(37), new Float32Array(74)), /equal, non-empty/);
+});
+
+Deno.test("the input-reading convolution skips its useless input gradient, same gradients", async () => {
+  const model = toyModel(2);
+  const variables = model.trainableWeights.map((w) => w.read() as tf.Variable);
+  const x = tf.randomUniform([4, SIZE, SIZE, 3], 0, 1, "float32", 1);
+  const y = tf.randomUniform([4, 37], 0, 1, "float32", 2);
+  const step = async () => {
+    let grads: Float32Array[] = [];
+    const info = await tf.profile(() => {
+      grads = tf.tidy(() => {
+        const { value, grads: g } = tf.variableGrads(
+          () => tf.mean(tf.squaredDifference(model.apply(x, { training: true }) as tf.Tensor, y)),
+          variables,
+        );
+        value.dispose();
+        return variables.map((v) => g[v.name].dataSync() as Float32Array);
+      });
+    });
+    return { grads, inputGrads: info.kernels.filter((k) => k.name === tf.Conv2DBackpropInput).length };
+  };
+  const fused = await step();
+  assert.equal(fused.inputGrads, 1, "tfjs-layers' fused conv computes the input gradient");
+  const undo = runFirstLayersUnfused(model);
+  const unfused = await step();
+  assert.equal(unfused.inputGrads, 0);
+  unfused.grads.forEach((g, i) =>
+    g.forEach((v, j) =>
+      assert.ok(Math.abs(v - fused.grads[i][j]) <= 1e-5 * (1 + Math.abs(fused.grads[i][j])))
+    )
+  );
+  undo();
+  assert.equal((await step()).inputGrads, 1, "undone");
+  tf.dispose([x, y]);
+  model.dispose();
 });

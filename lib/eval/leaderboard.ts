@@ -8,6 +8,9 @@
 
 export const LEADERBOARD_TEAMS = 326;
 
+/** Labelled training galaxies in the Kaggle download (the leaderboard models trained on all of them). */
+export const KAGGLE_TRAINING_GALAXIES = 61578;
+
 /** Sourced private-leaderboard entries: rank, team, RMSE. */
 export const LEADERBOARD: readonly {
   rank: number;

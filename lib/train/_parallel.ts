@@ -20,6 +20,9 @@ import { NUM_CLASSES } from "../classes.ts";
 import { type Dataset, fillBatch } from "../data/batches.ts";
 import type { AdamState } from "./adam.ts";
 import type { Reply, Request } from "./_protocol.ts";
+// Type-only, so nothing runs here; it makes the worker's source part of the stages' cache keys,
+// which follow imports (the worker itself is started from a URL).
+import type { Replica as _Replica } from "./_worker.ts";
 
 type Payload = Request extends infer R ? R extends { id: number } ? Omit<R, "id"> : never : never;
 
@@ -90,7 +93,13 @@ export class ParallelTrainer {
   /** Adam updates posted but not yet acknowledged; awaited before the next use of the replicas. */
   #applying: Promise<unknown> = Promise.resolve();
 
-  private constructor(peers: Peer[], grads: Float32Array[], average: Float32Array, model: tfl.LayersModel, size: number) {
+  private constructor(
+    peers: Peer[],
+    grads: Float32Array[],
+    average: Float32Array,
+    model: tfl.LayersModel,
+    size: number,
+  ) {
     this.#peers = peers;
     this.#grads = grads;
     this.#average = average;
@@ -208,9 +217,15 @@ export class ParallelTrainer {
    */
   async pull(model: tfl.LayersModel): Promise<AdamState> {
     await this.#applying;
-    const [lead, ...others] = await Promise.all(this.#peers.map((peer, k) =>
-      peer.call({ op: "getState", indices: k === 0 ? model.weights.map((_, i) => i) : this.#frozen, adam: k === 0 })
-    ));
+    const [lead, ...others] = await Promise.all(
+      this.#peers.map((peer, k) =>
+        peer.call({
+          op: "getState",
+          indices: k === 0 ? model.weights.map((_, i) => i) : this.#frozen,
+          adam: k === 0,
+        })
+      ),
+    );
     const weights = lead.weights!;
     const frozen = this.#frozen.map((i) => weights[i]);
     if (others.length > 0) {
@@ -225,7 +240,9 @@ export class ParallelTrainer {
         this.#peers.map((peer) => peer.call({ op: "setWeights", indices: this.#frozen, arrays: frozen })),
       );
     }
-    tf.tidy(() => model.weights.forEach((w, i) => w.write(tf.tensor(weights[i], w.shape as number[], "float32"))));
+    tf.tidy(() =>
+      model.weights.forEach((w, i) => w.write(tf.tensor(weights[i], w.shape as number[], "float32")))
+    );
     return lead.adam!;
   }
 

@@ -54,7 +54,14 @@ export function runFirstLayersUnfused(model: tfl.LayersModel): () => void {
       if (!kwargs?.training) return fused.call(this, inputs, kwargs);
       return tf.tidy(() => {
         const x = (Array.isArray(inputs) ? inputs[0] : inputs) as tf.Tensor4D;
-        let y: tf.Tensor = tf.conv2d(x, this.kernel.read(), this.strides, this.padding, "NHWC", this.dilationRate);
+        let y: tf.Tensor = tf.conv2d(
+          x,
+          this.kernel.read(),
+          this.strides,
+          this.padding,
+          "NHWC",
+          this.dilationRate,
+        );
         if (this.bias !== null) y = tf.add(y, this.bias.read());
         return this.activation.apply(y);
       });

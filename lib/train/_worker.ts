@@ -18,7 +18,8 @@ import { Adam, type AdamState } from "./adam.ts";
 import type { Reply, Request } from "./_protocol.ts";
 import { runFirstLayersUnfused } from "./_unfused.ts";
 
-interface Replica {
+/** A worker's training state. (Exported so `_parallel.ts` can name this module in an import.) */
+export interface Replica {
   model: tfl.LayersModel;
   variables: tf.Variable[];
   adam: Adam;
@@ -49,9 +50,13 @@ async function handle(request: Request): Promise<Omit<Reply, "id">> {
   switch (request.op) {
     case "init": {
       await useBackend(request.backend, { fastKernels: request.fastKernels });
-      const model = await tfl.models.modelFromJSON({ modelTopology: request.topology as tf.io.ModelJSON["modelTopology"] });
+      const model = await tfl.models.modelFromJSON({
+        modelTopology: request.topology as tf.io.ModelJSON["modelTopology"],
+      });
       if (model.weights.length !== request.weights.length) {
-        throw new Error(`rebuilt model has ${model.weights.length} weights, expected ${request.weights.length}`);
+        throw new Error(
+          `rebuilt model has ${model.weights.length} weights, expected ${request.weights.length}`,
+        );
       }
       writeWeights(model, model.weights.map((_, i) => i), request.weights);
       runFirstLayersUnfused(model);
@@ -60,8 +65,17 @@ async function handle(request: Request): Promise<Omit<Reply, "id">> {
       if (request.adam) adam.setState(request.adam);
       const grads = new Float32Array(request.grads);
       const total = variables.reduce((n, v) => n + v.size, 0);
-      if (grads.length !== total) throw new Error(`gradient buffer holds ${grads.length}, model has ${total}`);
-      replica = { model, variables, adam, grads, average: new Float32Array(request.average), size: request.size };
+      if (grads.length !== total) {
+        throw new Error(`gradient buffer holds ${grads.length}, model has ${total}`);
+      }
+      replica = {
+        model,
+        variables,
+        adam,
+        grads,
+        average: new Float32Array(request.average),
+        size: request.size,
+      };
       return {};
     }
     case "step": {
@@ -112,7 +126,9 @@ async function handle(request: Request): Promise<Omit<Reply, "id">> {
     }
     case "getState": {
       const { model, adam } = need();
-      const weights = request.indices.map((i) => (model.weights[i].read().dataSync() as Float32Array).slice());
+      const weights = request.indices.map((i) =>
+        (model.weights[i].read().dataSync() as Float32Array).slice()
+      );
       const state: AdamState | undefined = request.adam ? adam.getState() : undefined;
       return { weights, adam: state };
     }

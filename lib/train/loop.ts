@@ -144,7 +144,9 @@ export async function train(options: TrainOptions): Promise<History> {
 
   const backend = tf.getBackend();
   const workers = options.workers ?? defaultWorkers(batchSize, backend);
-  if (!Number.isInteger(workers) || workers < 1) throw new Error(`workers must be an integer >= 1, got ${workers}`);
+  if (!Number.isInteger(workers) || workers < 1) {
+    throw new Error(`workers must be an integer >= 1, got ${workers}`);
+  }
   if (workers > 1 && backend !== "wasm" && backend !== "cpu") {
     throw new Error(`workers: ${workers} needs the wasm or cpu backend, not '${backend}'`);
   }

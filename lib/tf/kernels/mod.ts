@@ -9,6 +9,7 @@
 import * as tf from "@tensorflow/tfjs-core";
 import { makeConvGradKernels } from "./conv_grads.ts";
 import { makeWasmBatchMatMul } from "./matmul_wasm.ts";
+import { makeReduceKernel } from "./reduce.ts";
 import { makeTileKernel } from "./tile.ts";
 
 /** Builds our kernel function given the backend and the stock kernel it replaces (if any). */
@@ -17,6 +18,8 @@ type Factory = (backendName: string, stock: tf.KernelFunc | undefined) => tf.Ker
 const convFilter: Factory = (name) => makeConvGradKernels(name).filter;
 const convInput: Factory = (name) => makeConvGradKernels(name).input;
 const tile: Factory = makeTileKernel;
+const sum: Factory = (name, stock) => makeReduceKernel("Sum", name, stock);
+const mean: Factory = (name, stock) => makeReduceKernel("Mean", name, stock);
 
 /** Kernels we replace (or add, where the backend lacks them), per backend, chosen by measurement. */
 const PLAN: Record<string, Record<string, Factory>> = {
@@ -28,12 +31,17 @@ const PLAN: Record<string, Record<string, Factory>> = {
     [tf.Conv2DBackpropInput]: convInput,
     [tf.Tile]: tile,
     [tf.BatchMatMul]: (_name, stock) => makeWasmBatchMatMul(stock),
+    // BatchNorm reduces over [0, 1, 2]; the stock kernels transpose the activation first.
+    [tf.Sum]: sum,
+    [tf.Mean]: mean,
   },
   // cpu's stock filter gradient is ~90% of a training step; its forward Conv2D is a tighter loop.
   cpu: {
     [tf.Conv2DBackpropFilter]: convFilter,
     [tf.Conv2DBackpropInput]: convInput,
     [tf.Tile]: tile,
+    [tf.Sum]: sum,
+    [tf.Mean]: mean,
   },
 };
 
@@ -63,7 +71,7 @@ export function isFastKernel(kernelName: string, backendName: string): boolean {
  * @example
  * ```ts
  * import { registerFastKernels } from "./mod.ts";
- * registerFastKernels("cpu"); // ["Conv2DBackpropFilter", "Conv2DBackpropInput", "Tile"]
+ * registerFastKernels("cpu"); // ["Conv2DBackpropFilter", "Conv2DBackpropInput", "Tile", "Sum", "Mean"]
  * ```
  */
 export function registerFastKernels(backendName: string): string[] {
