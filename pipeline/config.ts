@@ -44,6 +44,8 @@ export interface Config {
   syntheticCount: number;
   /** Step-6 experiments, or `auto` (those affordable on the chosen backend). */
   experiments: string[] | "auto";
+  /** Data-parallel training workers on the wasm and cpu backends, or `auto` (one per core, at most 4). */
+  workers: number | "auto";
   help: boolean;
 }
 
@@ -68,6 +70,7 @@ export const DEFAULTS: Config = {
   learningRate: 0.003,
   syntheticCount: 2500,
   experiments: "auto",
+  workers: "auto",
   help: false,
 };
 
@@ -76,7 +79,7 @@ export class UsageError extends Error {
   override name = "UsageError";
 }
 
-type Kind = "path" | "int" | "number" | "boolean" | "choice" | "stages" | "experiments";
+type Kind = "path" | "int" | "number" | "boolean" | "choice" | "stages" | "experiments" | "workers";
 
 interface OptionSpec {
   key: keyof Config;
@@ -204,6 +207,12 @@ const OPTIONS: Record<string, OptionSpec> = {
       STEP6_EXPERIMENTS.join(", ")
     }; 'all'; or 'auto': the ones affordable on the chosen backend`,
   },
+  workers: {
+    key: "workers",
+    kind: "workers",
+    help:
+      "training workers on the wasm and cpu backends (data parallel, one core each), or 'auto': one per core, at most 4",
+  },
   help: { key: "help", kind: "boolean", help: "show this help", cliOnly: true },
 };
 
@@ -252,6 +261,14 @@ function parseValue(
         );
       }
       return raw;
+    case "workers": {
+      if (raw === "auto") return "auto";
+      const n = typeof raw === "number" ? raw : Number(raw);
+      if (!Number.isInteger(n) || n < 1 || n > 16) {
+        throw new UsageError(`${where} must be 'auto' or an integer from 1 to 16, got '${raw}'`);
+      }
+      return n;
+    }
     case "experiments": {
       const items = (Array.isArray(raw) ? raw : [raw]).flatMap((item) => String(item).split(","))
         .map((s) => s.trim()).filter(Boolean);

@@ -25,6 +25,14 @@ export interface TrainingParams {
   batchSize: number;
   learningRate: number;
   seed: number;
+  /** Data-parallel workers on wasm/cpu; they change BatchNorm's batch statistics, so they're a param. */
+  workers: number;
+}
+
+/** How many workers `--workers` means here: one per core (at most 4), at least 16 images each. */
+export function resolveWorkers(requested: number | "auto", batchSize: number): number {
+  if (requested !== "auto") return requested;
+  return Math.max(1, Math.min(navigator.hardwareConcurrency ?? 1, 4, Math.floor(batchSize / 16)));
 }
 
 export interface ExperimentResult {
@@ -88,6 +96,7 @@ export async function runExperiment(
       seed: params.seed,
       augment: experiment.augment ? augmentDihedral : undefined,
       checkpoint: { dir: join(dir, "checkpoint") },
+      workers: ctx.backend?.name === "wasm" || ctx.backend?.name === "cpu" ? params.workers : 1,
       runKey: name,
       callbacks: {
         onEpochStart(epoch) {

@@ -13,15 +13,16 @@ import { type Problem, summarizeProblems, TRAINING_IMAGES } from "../lib/data/ka
 import { splitByGalaxyId } from "../lib/data/split.ts";
 import { topGalaxyPerClass } from "../lib/data/explore.ts";
 import { PACKED_IMAGES } from "../lib/data/packed.ts";
-import { imageVersions, preprocessToPacked } from "../lib/images/preprocess.ts";
+import { disableOperationCache, imageVersions, preprocessToPacked } from "../lib/images/preprocess.ts";
 import { classPanel, galaxyGridSvg } from "../lib/figures/galaxy_grid.ts";
 import { type DataResult, dataRoot } from "./data.ts";
 
 /**
- * Two worker threads with four images in flight each: on two cores this is the fastest measured
- * (see bench/preprocess_bench.ts); the results are the same bytes with any setting.
+ * Eight images in flight on this thread (sharp decodes on libuv's threads, so both cores work):
+ * on two cores this measured faster than worker threads (bench/preprocess_bench.ts). The bytes
+ * are the same with any setting.
  */
-const IMAGE_THREADS = { workers: 2, inFlight: 4 };
+const IMAGE_THREADS = { workers: 0, inFlight: 8 };
 
 export interface PreprocessParams {
   crop: number;
@@ -84,6 +85,7 @@ export default defineStage<PreprocessParams, PreprocessResult>({
       input: join(imageDir, `${id}.jpg`),
       output: join(outImages, `${id}.jpg`),
     }));
+    disableOperationCache();
     const bar = ctx.progress("preprocess", jobs.length);
     const started = performance.now();
     const { kept: keptRows, failed } = await preprocessToPacked(

@@ -8,7 +8,7 @@
  */
 import { defineStage } from "../pipeline/stage.ts";
 import { loadPacked } from "../lib/data/packed.ts";
-import { type ExperimentResult, runExperiment, type TrainingParams } from "./_experiment.ts";
+import { type ExperimentResult, resolveWorkers, runExperiment, type TrainingParams } from "./_experiment.ts";
 
 export default defineStage<TrainingParams, ExperimentResult>({
   name: "step4",
@@ -23,6 +23,7 @@ export default defineStage<TrainingParams, ExperimentResult>({
     batchSize: c.batchSize,
     learningRate: c.learningRate,
     seed: c.seed,
+    workers: resolveWorkers(c.workers, c.batchSize),
   }),
   async run(ctx) {
     const data = await loadPacked(ctx.input("step2").dir);
