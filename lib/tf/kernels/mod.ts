@@ -70,6 +70,7 @@ export function isFastKernel(kernelName: string, backendName: string): boolean {
  *
  * @example
  * ```ts
+ * import "@tensorflow/tfjs-backend-cpu"; // registers the stock cpu kernels ours replace
  * import { registerFastKernels } from "./mod.ts";
  * registerFastKernels("cpu"); // ["Conv2DBackpropFilter", "Conv2DBackpropInput", "Tile", "Sum", "Mean"]
  * ```
