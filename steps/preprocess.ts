@@ -13,7 +13,7 @@ import { type Problem, summarizeProblems, TRAINING_IMAGES } from "../lib/data/ka
 import { splitByGalaxyId } from "../lib/data/split.ts";
 import { topGalaxyPerClass } from "../lib/data/explore.ts";
 import { PACKED_IMAGES } from "../lib/data/packed.ts";
-import { disableOperationCache, imageVersions, preprocessToPacked } from "../lib/images/preprocess.ts";
+import { imageVersions, preprocessToPacked } from "../lib/images/preprocess.ts";
 import { classPanel, galaxyGridSvg } from "../lib/figures/galaxy_grid.ts";
 import { type DataResult, dataRoot } from "./data.ts";
 
@@ -85,7 +85,6 @@ export default defineStage<PreprocessParams, PreprocessResult>({
       input: join(imageDir, `${id}.jpg`),
       output: join(outImages, `${id}.jpg`),
     }));
-    disableOperationCache();
     const bar = ctx.progress("preprocess", jobs.length);
     const started = performance.now();
     const { kept: keptRows, failed } = await preprocessToPacked(

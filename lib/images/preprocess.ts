@@ -117,7 +117,10 @@ export interface BatchOptions extends PreprocessOptions {
   jpegQuality: number;
   /** Worker threads; 0 runs everything on this thread. */
   workers: number;
-  /** Images in flight per thread (sharp decodes on libuv's threads meanwhile). */
+  /**
+   * Images handed to sharp at once per thread (sharp runs them on libuv's threads); twice as many
+   * are started ahead of the one being yielded, so a slow image doesn't idle the others.
+   */
   inFlight: number;
 }
 
@@ -156,7 +159,6 @@ export async function* preprocessImages(
     return result;
   };
   try {
-    // Twice as many started as can run, so a slow image at the head doesn't idle the threads.
     const pending: Promise<ImageResult>[] = [];
     let next = 0;
     while (next < jobs.length && pending.length < 2 * slots) pending.push(start(next++));
