@@ -18,6 +18,7 @@ export const BENCHMARKS: Record<string, { file: string; what: string; deno?: "be
     file: "train_bench.ts",
     what: "training images/s of the course CNN and ResNet-18 against PyTorch",
   },
+  memory: { file: "memory_bench.ts", what: "peak memory of training the course CNN on 61,578 galaxies" },
   render: { file: "render_bench.ts", what: "re-rendering the report when only a template changed" },
   synthetic: { file: "synthetic_bench.ts", what: "synthetic Galaxy Zoo generation", deno: "bench" },
   gpu: { file: "gpu_check.ts", what: "each GPU backend that loads: images/s and losses against wasm" },
