@@ -57,13 +57,14 @@ export const EXPERIMENTS = {
     why: "Ablation: the rotation/flip augmentation and test-time averaging alone, on the course CNN.",
     cpuDefault: false,
   },
-  dropout: {
-    title: "Course CNN + dropout",
-    model: "cnn",
-    modelOptions: { dropout: 0.3 },
+  deeper: {
+    title: "Deeper plain CNN",
+    model: "constrained",
+    modelOptions: { output: "sigmoid" },
     augment: false,
     tta: false,
-    why: "Ablation: dropout before the dense layers against overfitting on a small training set.",
+    why:
+      "Ablation: the deeper CNN of the decision-tree model (four 3x3 conv blocks) with the course's 37 sigmoids, to separate the effect of depth from that of the output layer.",
     cpuDefault: false,
   },
   constrained: {

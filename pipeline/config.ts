@@ -127,7 +127,7 @@ const OPTIONS: Record<string, OptionSpec> = {
   seed: {
     key: "seed",
     kind: "int",
-    help: "seed for the split, shuffling, initialisation and synthetic data",
+    help: "seed for the split, shuffling and initialisation (the synthetic data set keeps its own fixed seed)",
     check: nonNegative,
   },
   epochs: {

@@ -22,6 +22,11 @@ export interface ConstrainedCnnOptions {
   hidden?: number;
   /** Options of the decision-tree layer (activation, epsilon, divide). */
   tree?: DecisionTreeOutputArgs;
+  /**
+   * `"tree"` (default): the decision-tree output layer; `"sigmoid"`: 37 independent sigmoids as in
+   * the course, which makes this the "deeper plain CNN" of the ablations.
+   */
+  output?: "tree" | "sigmoid";
 }
 
 /**
@@ -38,7 +43,8 @@ export interface ConstrainedCnnOptions {
  * ```
  */
 export function constrainedCnn(
-  { inputSize = 64, seed, filters = [16, 32, 64, 64], hidden = 256, tree }: ConstrainedCnnOptions,
+  { inputSize = 64, seed, filters = [16, 32, 64, 64], hidden = 256, tree, output = "tree" }:
+    ConstrainedCnnOptions,
 ): tfl.LayersModel {
   checkPositiveInt("constrainedCnn hidden", hidden);
   filters.forEach((f, i) => checkPositiveInt(`constrainedCnn filters[${i}]`, f));
@@ -83,8 +89,9 @@ export function constrainedCnn(
     units: NUM_CLASSES,
     kernelInitializer: torchKernel(seed, "fc2"),
     biasInitializer: torchBias(seed, "fc2", hidden),
-  }).apply(x) as tfl.SymbolicTensor; // [B, 37] unconstrained
-  const y = decisionTreeOutput({ name: "tree", ...tree }).apply(
+    activation: output === "sigmoid" ? "sigmoid" : "linear",
+  }).apply(x) as tfl.SymbolicTensor; // [B, 37]: unconstrained, or in (0, 1) with the sigmoid
+  const y = output === "sigmoid" ? x : decisionTreeOutput({ name: "tree", ...tree }).apply(
     x,
   ) as tfl.SymbolicTensor; // [B, 37]
   return tfl.model({ name: "constrained_cnn", inputs: input, outputs: y });
