@@ -127,7 +127,8 @@ const OPTIONS: Record<string, OptionSpec> = {
   seed: {
     key: "seed",
     kind: "int",
-    help: "seed for the split, shuffling and initialisation (the synthetic data set keeps its own fixed seed)",
+    help:
+      "seed for the split, shuffling and initialisation (the synthetic data set keeps its own fixed seed)",
     check: nonNegative,
   },
   epochs: {

@@ -1,6 +1,6 @@
 /**
  * Our convolution-gradient kernels against tfjs's own (the stock cpu kernels) on small random
- * shapes covering what tfjs-layers produces: strides 1 and 2; same, valid and explicit padding;
+ * shapes covering what tfjs-layers produces: strides 1, 2 (and 3, and 1x2); same, valid and explicit padding;
  * filters 1x1 to 7x7; odd sizes and channel counts.
  */
 import assert from "node:assert/strict";
@@ -9,6 +9,7 @@ import * as tf from "@tensorflow/tfjs-core";
 import * as tfl from "@tensorflow/tfjs-layers";
 import { isFastKernel, registerFastKernels, restoreStockKernels, useBackend } from "../lib/tf/backend.ts";
 import { filterGradAxis, inputGradAxis } from "../lib/tf/kernels/_geometry.ts";
+import { Adam } from "../lib/train/adam.ts";
 import { train } from "../lib/train/loop.ts";
 
 type Pad = "same" | "valid" | [[number, number], [number, number], [number, number], [number, number]];
@@ -19,7 +20,7 @@ interface Case {
   inC: number;
   outC: number;
   k: number;
-  stride: number;
+  stride: number | [number, number];
   pad: Pad;
 }
 
@@ -37,8 +38,14 @@ function cases(): Case[] {
   const int = (lo: number, hi: number) => lo + Math.floor(rand() * (hi - lo + 1));
   const out: Case[] = [];
   for (const k of [1, 3, 5, 7]) {
-    for (const stride of [1, 2]) {
-      const pads: Pad[] = ["same", "valid", [[0, 0], [int(0, 3), int(0, 3)], [int(0, 3), int(0, 2)], [0, 0]]];
+    for (const stride of [1, 2, [1, 2] as [number, number], 3]) {
+      // Explicit pads up to k + 1: beyond k - 1 the input gradient's padding goes negative.
+      const pads: Pad[] = [
+        "same",
+        "valid",
+        [[0, 0], [int(0, 3), int(0, 3)], [int(0, 3), int(0, 2)], [0, 0]],
+        [[0, 0], [int(0, k + 1), int(0, k + 1)], [int(0, k + 1), int(0, k + 1)], [0, 0]],
+      ];
       for (const pad of pads) {
         out.push({
           batch: int(1, 3),
@@ -53,6 +60,9 @@ function cases(): Case[] {
       }
     }
   }
+  // Channel counts where the input gradient copies whole channel vectors (>= 16).
+  out.push({ batch: 2, h: 9, w: 8, inC: 17, outC: 5, k: 3, stride: 2, pad: "same" });
+  out.push({ batch: 1, h: 7, w: 7, inC: 20, outC: 3, k: 1, stride: 2, pad: "valid" });
   return out;
 }
 
@@ -216,7 +226,7 @@ Deno.test("Sum and Mean over leading axes (BatchNorm's reductions) match stock c
   }
 });
 
-Deno.test("training with our kernels follows the stock kernels' loss curve (cpu)", async () => {
+Deno.test("training with our kernels follows the stock kernels' loss curve (cpu, wasm)", async () => {
   const size = 12;
   const count = 24;
   let s = 3;
@@ -275,4 +285,91 @@ Deno.test("training with our kernels follows the stock kernels' loss curve (cpu)
   const ours = await curve();
   assertClose(Float32Array.from(ours), Float32Array.from(stock), "loss curve");
   assert.ok(stock[6] < stock[0], `the loss falls: ${stock}`);
+  // wasm cannot train without our kernels (no filter gradient): it follows stock cpu's curve, and
+  // repeats itself exactly, leaking nothing.
+  await useBackend("wasm", { fastKernels: true });
+  const before = tf.memory().numTensors;
+  const wasm = await curve();
+  assert.equal(tf.memory().numTensors, before, "tensors leaked on wasm");
+  assertClose(Float32Array.from(wasm), Float32Array.from(stock), "wasm loss curve");
+  assert.deepEqual(await curve(), wasm, "two wasm runs with the same seed");
+});
+
+Deno.test("MaxPoolGrad matches stock cpu, ties to the first maximum included", async () => {
+  const pools: {
+    x: [number, number, number, number];
+    f: number;
+    s: number;
+    pad: "same" | "valid" | number;
+  }[] = [
+    { x: [2, 8, 8, 3], f: 2, s: 2, pad: "valid" },
+    { x: [1, 9, 7, 5], f: 2, s: 2, pad: "valid" },
+    { x: [2, 9, 8, 4], f: 3, s: 2, pad: "same" },
+    { x: [1, 7, 9, 2], f: 3, s: 1, pad: "same" },
+    { x: [2, 6, 7, 3], f: 3, s: 2, pad: 1 },
+    { x: [1, 5, 6, 6], f: 2, s: 1, pad: "valid" },
+  ];
+  const compute = () =>
+    tf.tidy(() =>
+      pools.flatMap((p, i) => {
+        const n = p.x.reduce((a, b) => a * b, 1);
+        // Coarse values make ties common; every third case also has -Infinity and NaN windows.
+        const raw = values(n, 20 + i).map((v) => Math.round(v * 3) / 3);
+        if (i % 3 === 2) raw.forEach((_, k) => k % 7 === 0 && (raw[k] = k % 2 ? -Infinity : NaN));
+        const x = tf.tensor4d(raw, p.x);
+        const y = tf.maxPool(x, p.f, p.s, p.pad);
+        const dy = tf.tensor4d(values(y.size, 40 + i), y.shape);
+        const dx = tf.engine().runKernel(tf.MaxPoolGrad, { dy, input: x, output: y }, {
+          filterSize: p.f,
+          strides: p.s,
+          pad: p.pad,
+        } as never) as tf.Tensor;
+        // The path training takes: the gradient of maxPool through the engine, after a ReLU.
+        const viaGrad = tf.grad((t: tf.Tensor) =>
+          tf.sum(tf.mul(tf.maxPool(tf.relu(t) as tf.Tensor4D, p.f, p.s, p.pad), dy))
+        )(
+          tf.tensor4d(values(n, 60 + i), p.x),
+        );
+        return [Float32Array.from(dx.dataSync()), Float32Array.from(viaGrad.dataSync())];
+      })
+    );
+  await useBackend("cpu", { fastKernels: false });
+  const expected = compute();
+  for (const backend of ["cpu", "wasm"] as const) {
+    await useBackend(backend, { fastKernels: true });
+    assert.ok(isFastKernel(tf.MaxPoolGrad, backend));
+    compute().forEach((got, i) =>
+      assertClose(got, expected[i], `${backend} max-pool case ${i >> 1}.${i & 1}`)
+    );
+  }
+});
+
+Deno.test("the one-pass Adam kernel is bit-identical to Adam op by op", async () => {
+  const run = () => {
+    const shapes = [[3, 4], [7], [2, 3, 2, 5]];
+    const vars = shapes.map((shape, i) =>
+      tf.variable(tf.tensor(values(tf.util.sizeFromShape(shape), 70 + i), shape), true, `adam_test_${i}`)
+    );
+    const adam = new Adam(vars, { learningRate: 0.003 });
+    const before = tf.memory().numTensors;
+    for (let step = 0; step < 4; step++) {
+      tf.tidy(() => adam.apply(vars.map((v, i) => tf.tensor(values(v.size, 80 + 10 * step + i), v.shape))));
+    }
+    assert.equal(tf.memory().numTensors, before, "Adam leaked tensors");
+    const state = adam.getState();
+    const out = [
+      ...vars.map((v) => Array.from(v.dataSync())),
+      ...[...state.m, ...state.v].map((a) => Array.from(a)),
+    ];
+    adam.dispose();
+    tf.dispose(vars);
+    return out;
+  };
+  await useBackend("cpu", { fastKernels: false });
+  const expected = run();
+  for (const backend of ["cpu", "wasm"] as const) {
+    await useBackend(backend, { fastKernels: true });
+    assert.ok(isFastKernel("GalaxyZooAdam", backend));
+    assert.deepEqual(run(), expected, backend);
+  }
 });

@@ -7,6 +7,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
+import { ADAM_KERNEL } from "../tf/kernels/adam.ts";
 
 /** Hyperparameters; defaults are PyTorch's. */
 export interface AdamOptions {
@@ -58,6 +59,23 @@ export class Adam {
     this.step += 1;
     const stepSize = this.learningRate / (1 - this.beta1 ** this.step);
     const correction2 = Math.sqrt(1 - this.beta2 ** this.step);
+    if (tf.getKernel(ADAM_KERNEL, tf.getBackend()) != null) {
+      // One pass per variable, bit-identical to the ops below (lib/tf/kernels/adam.ts).
+      const attrs = { beta1: this.beta1, beta2: this.beta2, epsilon: this.epsilon, stepSize, correction2 };
+      grads.forEach((g, i) => {
+        const [w, m, v] = tf.engine().runKernel(ADAM_KERNEL, {
+          w: this.#variables[i],
+          m: this.#m[i],
+          v: this.#v[i],
+          g,
+        }, attrs as unknown as tf.NamedAttrMap) as tf.Tensor[];
+        this.#variables[i].assign(w);
+        this.#m[i].assign(m);
+        this.#v[i].assign(v);
+        tf.dispose([w, m, v]);
+      });
+      return;
+    }
     tf.tidy(() => {
       grads.forEach((g, i) => {
         const m = tf.add(tf.mul(this.#m[i], this.beta1), tf.mul(g, 1 - this.beta1));

@@ -52,3 +52,28 @@ export function inputGradAxis(
   const padAfter = a.input + a.padBefore - dilatedLength;
   return { padBefore, padAfter, dilatedLength };
 }
+
+/**
+ * One phase of the input gradient along one axis (sub-pixel decomposition). The inputs
+ * `i = stride * m + phase - padBefore` take only the taps `k = phase + stride * t`, so their
+ * gradient is a stride-1 correlation of the un-spread dy with that sub-filter flipped:
+ * `dx[i] = sum_u dy[m - taps + 1 + u] * w[phase + stride * (taps - 1 - u)]`.
+ *
+ * Returns the sub-filter length `taps` (0: no tap reaches this phase, its inputs get zero), the
+ * range `[first, last]` of m that lands inside the input, and the stride-1 convolution's paddings
+ * of dy; its output `n` is `m = n + offset`. Paddings never go negative: outputs outside
+ * `[first, last]` are then computed and dropped.
+ */
+export function inputGradPhase(
+  a: Axis,
+  phase: number,
+): { taps: number; first: number; last: number; padBefore: number; padAfter: number; offset: number } {
+  const taps = phase < a.kernel ? Math.ceil((a.kernel - phase) / a.stride) : 0;
+  const first = Math.ceil((a.padBefore - phase) / a.stride);
+  const last = Math.floor((a.input - 1 + a.padBefore - phase) / a.stride);
+  const padBefore = Math.max(0, taps - 1 - first);
+  let padAfter = Math.max(0, last - a.out + 1);
+  // At least one output.
+  padAfter = Math.max(padAfter, taps - a.out - padBefore);
+  return { taps, first, last, padBefore, padAfter, offset: taps - 1 - padBefore };
+}

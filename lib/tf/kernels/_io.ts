@@ -31,17 +31,37 @@ export function produce(
   inputs: tf.TensorInfo[],
   compute: (out: Typed, ...ins: Typed[]) => void,
 ): tf.TensorInfo {
+  return produceMany(
+    backendName,
+    backend,
+    [{ shape, dtype }],
+    inputs,
+    (outs, ins) => compute(outs[0], ...ins),
+  )[0];
+}
+
+/** {@link produce} for several outputs: `compute(outputViews, inputViews)`. */
+export function produceMany(
+  backendName: string,
+  backend: unknown,
+  outputs: { shape: number[]; dtype: tf.DataType }[],
+  inputs: tf.TensorInfo[],
+  compute: (outs: Typed[], ins: Typed[]) => void,
+): tf.TensorInfo[] {
   if (backendName === "wasm") {
     const be = backend as WasmLike;
-    const out = be.makeOutput(shape, dtype);
-    compute(be.typedArrayFromHeap(out), ...inputs.map((t) => be.typedArrayFromHeap(t)));
-    return out;
+    const infos = outputs.map((o) => be.makeOutput(o.shape, o.dtype));
+    // Views only now: every allocation above may have grown (and detached) the heap.
+    compute(infos.map((t) => be.typedArrayFromHeap(t)), inputs.map((t) => be.typedArrayFromHeap(t)));
+    return infos;
   }
   if (backendName === "cpu") {
     const be = backend as CpuLike;
-    const values = tf.util.getTypedArrayFromDType(dtype as "float32", tf.util.sizeFromShape(shape)) as Typed;
-    compute(values, ...inputs.map((t) => be.data.get(t.dataId).values));
-    return be.makeTensorInfo(shape, dtype, values);
+    const values = outputs.map((o) =>
+      tf.util.getTypedArrayFromDType(o.dtype as "float32", tf.util.sizeFromShape(o.shape)) as Typed
+    );
+    compute(values, inputs.map((t) => be.data.get(t.dataId).values));
+    return outputs.map((o, k) => be.makeTensorInfo(o.shape, o.dtype, values[k]));
   }
   throw new Error(`produce: backend '${backendName}' is not supported`);
 }

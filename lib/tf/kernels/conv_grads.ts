@@ -13,7 +13,8 @@
  */
 
 import * as tf from "@tensorflow/tfjs-core";
-import { filterGradAxis, inputGradAxis } from "./_geometry.ts";
+import { filterGradAxis, inputGradAxis, inputGradPhase } from "./_geometry.ts";
+import { produce } from "./_io.ts";
 
 type TensorInfo = tf.TensorInfo;
 // The two methods of KernelBackend every backend implements and we need; typed narrowly
@@ -113,6 +114,10 @@ export function makeConvGradKernels(backendName: string): ConvGradKernels {
       stride: info.strideWidth,
       padBefore: info.padInfo.left,
     });
+    if (rows.keep <= 0 || cols.keep <= 0) {
+      // Every tap reads padding: the gradient is zero (wasm's Conv2D mishandles empty inputs).
+      return produce(backendName, backend, filterShape, "float32", [], (out) => out.fill(0));
+    }
     const temps: TensorInfo[] = [];
     try {
       let xs = x;
@@ -145,7 +150,13 @@ export function makeConvGradKernels(backendName: string): ConvGradKernels {
     }
   }
 
-  /** dx = valid correlation of the dilated, padded dy with the flipped filter [kh,kw,co,ci]. */
+  /**
+   * dx = the transposed convolution of dy. Stride 1 with non-negative padding: one "valid"
+   * correlation of dy (padded) with the flipped filter. Otherwise sub-pixel: each of the
+   * stride x stride phases of dx is a stride-1 correlation of the un-spread dy with a flipped
+   * sub-filter (see `inputGradPhase`), interleaved into dx. That costs what the forward conv
+   * costs, where correlating a zero-spread dy would cost stride^2 times as much.
+   */
   function input({ inputs, backend, attrs }: KernelArgs): TensorInfo {
     const be = backend as Backend;
     const { dy, filter: w } = inputs as { dy: TensorInfo; filter: TensorInfo };
@@ -156,62 +167,83 @@ export function makeConvGradKernels(backendName: string): ConvGradKernels {
       attrs!,
     );
     const [batch, inH, inW, inC] = inputShape;
-    const [kh, kw, , outC] = w.shape;
-    const rows = inputGradAxis({
+    const [kh, kw] = w.shape;
+    const rowAxis = {
       input: inH,
       out: info.outHeight,
       kernel: kh,
       stride: info.strideHeight,
       padBefore: info.padInfo.top,
-    });
-    const cols = inputGradAxis({
+    };
+    const colAxis = {
       input: inW,
       out: info.outWidth,
       kernel: kw,
       stride: info.strideWidth,
       padBefore: info.padInfo.left,
-    });
+    };
+    const rows = inputGradAxis(rowAxis);
+    const cols = inputGradAxis(colAxis);
+    const direct = info.strideHeight === 1 && info.strideWidth === 1 &&
+      Math.min(rows.padBefore, rows.padAfter, cols.padBefore, cols.padAfter) >= 0;
     const temps: TensorInfo[] = [];
     try {
-      const wf = flipFilter(be, w);
-      temps.push(wf);
-      const direct = info.strideHeight === 1 && info.strideWidth === 1 &&
-        Math.min(
-            rows.padBefore,
-            rows.padAfter,
-            cols.padBefore,
-            cols.padAfter,
-          ) >= 0;
       if (direct) {
+        const wf = subFilter(be, w, 1, 1, 0, 0);
+        temps.push(wf);
         return run(backend, "Conv2D", { x: dy, filter: wf }, {
           strides: 1,
           dilations: 1,
-          pad: [[0, 0], [rows.padBefore, rows.padAfter], [
-            cols.padBefore,
-            cols.padAfter,
-          ], [0, 0]],
+          pad: [[0, 0], [rows.padBefore, rows.padAfter], [cols.padBefore, cols.padAfter], [0, 0]],
           dataFormat: "NHWC",
         });
       }
-      const spread = dilateAndPad(
-        be,
-        dy,
-        [batch, inH + kh - 1, inW + kw - 1, outC],
-        info,
-        rows.padBefore,
-        cols.padBefore,
-      );
-      temps.push(spread);
-      const dx = run(backend, "Conv2D", { x: spread, filter: wf }, {
-        strides: 1,
-        dilations: 1,
-        pad: "valid",
-        dataFormat: "NHWC",
-      });
-      if (dx.shape[3] !== inC) {
-        throw new Error("conv input gradient: channel mismatch");
+      const sh = info.strideHeight, sw = info.strideWidth;
+      const phases: Phase[] = [];
+      let complete = true;
+      for (let rh = 0; rh < sh; rh++) {
+        const r = inputGradPhase(rowAxis, rh);
+        for (let rw = 0; rw < sw; rw++) {
+          const c = inputGradPhase(colAxis, rw);
+          if (r.last < r.first || c.last < c.first) continue; // no input lies in this phase
+          if (r.taps === 0 || c.taps === 0) {
+            complete = false; // no tap reaches it: its inputs get zero (a 1x1 stride-2 conv)
+            continue;
+          }
+          const wf = subFilter(be, w, sh, sw, rh, rw);
+          temps.push(wf);
+          const out = run(backend, "Conv2D", { x: dy, filter: wf }, {
+            strides: 1,
+            dilations: 1,
+            pad: [[0, 0], [r.padBefore, r.padAfter], [c.padBefore, c.padAfter], [0, 0]],
+            dataFormat: "NHWC",
+          });
+          temps.push(out);
+          phases.push({ out, rh, rw, rows: r, cols: c });
+        }
       }
-      return dx;
+      return produce(
+        backendName,
+        backend,
+        [batch, inH, inW, inC],
+        "float32",
+        phases.map((p) => p.out),
+        (dx, ...outs) => {
+          if (!complete) dx.fill(0);
+          phases.forEach((p, k) =>
+            interleave(dx as Float32Array, outs[k] as Float32Array, p, {
+              batch,
+              inH,
+              inW,
+              inC,
+              sh,
+              sw,
+              padTop: info.padInfo.top,
+              padLeft: info.padInfo.left,
+            })
+          );
+        },
+      );
     } finally {
       for (const t of temps) be.disposeData(t.dataId);
     }
@@ -220,54 +252,81 @@ export function makeConvGradKernels(backendName: string): ConvGradKernels {
   return { filter: filter as tf.KernelFunc, input: input as tf.KernelFunc };
 }
 
-/** [kh,kw,ci,co] -> rotated 180 degrees and channel-swapped [kh,kw,co,ci]; filters are small. */
-function flipFilter(be: Backend, w: TensorInfo): TensorInfo {
+/** One phase's stride-1 correlation result and its geometry. */
+interface Phase {
+  out: TensorInfo;
+  rh: number;
+  rw: number;
+  rows: ReturnType<typeof inputGradPhase>;
+  cols: ReturnType<typeof inputGradPhase>;
+}
+
+/**
+ * The sub-filter of phase (rh, rw) for strides (sh, sw), rotated 180 degrees and channel-swapped:
+ * [kh,kw,ci,co] -> [th,tw,co,ci] with `out[u,v,o,c] = w[rh + sh*(th-1-u), rw + sw*(tw-1-v), c, o]`.
+ * With strides 1 it is the whole filter flipped. Filters are small next to activations.
+ */
+function subFilter(be: Backend, w: TensorInfo, sh: number, sw: number, rh: number, rw: number): TensorInfo {
   const [kh, kw, ci, co] = w.shape;
+  const th = Math.ceil((kh - rh) / sh), tw = Math.ceil((kw - rw) / sw);
   const src = be.readSync(w.dataId) as Float32Array;
-  const dst = new Float32Array(src.length);
-  for (let i = 0; i < kh; i++) {
-    for (let j = 0; j < kw; j++) {
-      const from = (i * kw + j) * ci * co;
-      const to = ((kh - 1 - i) * kw + (kw - 1 - j)) * co * ci;
+  const dst = new Float32Array(th * tw * ci * co);
+  for (let u = 0; u < th; u++) {
+    for (let v = 0; v < tw; v++) {
+      const from = ((rh + sh * (th - 1 - u)) * kw + (rw + sw * (tw - 1 - v))) * ci * co;
+      const to = (u * tw + v) * co * ci;
       for (let c = 0; c < ci; c++) {
-        for (let o = 0; o < co; o++) {
-          dst[to + o * ci + c] = src[from + c * co + o];
-        }
+        const row = from + c * co;
+        for (let o = 0; o < co; o++) dst[to + o * ci + c] = src[row + o];
       }
     }
   }
-  const shape = [kh, kw, co, ci];
+  const shape = [th, tw, co, ci];
   return { dataId: be.write(dst, shape, "float32"), shape, dtype: "float32" };
 }
 
 /**
- * dy [b,oh,ow,co] scattered into zeros of `shape`: row o lands at `padTop + o * stride`; rows that
- * fall outside (negative padding) are dropped because they correspond to padding in x.
+ * Copies a phase's result [b, n, n', ci] into dx: result row n is m = n + offset and lands on
+ * input row `sh * m + rh - padTop` when m is in [first, last]; columns likewise.
  */
-function dilateAndPad(
-  be: Backend,
-  dy: TensorInfo,
-  shape: number[],
-  info: tf.backend_util.Conv2DInfo,
-  padTop: number,
-  padLeft: number,
-): TensorInfo {
-  const [batch, oh, ow, co] = dy.shape;
-  const [, h, w] = shape;
-  const src = be.readSync(dy.dataId) as Float32Array;
-  const dst = new Float32Array(shape[0] * h * w * co);
-  const sh = info.strideHeight, sw = info.strideWidth;
-  for (let b = 0; b < batch; b++) {
-    for (let i = 0; i < oh; i++) {
-      const r = padTop + i * sh;
-      if (r < 0 || r >= h) continue;
-      for (let j = 0; j < ow; j++) {
-        const c = padLeft + j * sw;
-        if (c < 0 || c >= w) continue;
-        const from = ((b * oh + i) * ow + j) * co;
-        dst.set(src.subarray(from, from + co), ((b * h + r) * w + c) * co);
+function interleave(
+  dx: Float32Array,
+  src: Float32Array,
+  p: Phase,
+  g: {
+    batch: number;
+    inH: number;
+    inW: number;
+    inC: number;
+    sh: number;
+    sw: number;
+    padTop: number;
+    padLeft: number;
+  },
+): void {
+  const [, nh, nw, c] = p.out.shape;
+  const m0 = Math.max(p.rows.first, p.rows.offset);
+  const m1 = Math.min(p.rows.last, nh - 1 + p.rows.offset);
+  const q0 = Math.max(p.cols.first, p.cols.offset);
+  const q1 = Math.min(p.cols.last, nw - 1 + p.cols.offset);
+  for (let b = 0; b < g.batch; b++) {
+    for (let m = m0; m <= m1; m++) {
+      const i = g.sh * m + p.rh - g.padTop;
+      const srcRow = ((b * nh + m - p.rows.offset) * nw - p.cols.offset) * c;
+      const dstRow = (b * g.inH + i) * g.inW * c;
+      if (g.sw === 1) {
+        // Contiguous: the whole run of columns at once.
+        const j0 = q0 + p.rw - g.padLeft;
+        dx.set(src.subarray(srcRow + q0 * c, srcRow + (q1 + 1) * c), dstRow + j0 * c);
+        continue;
+      }
+      for (let q = q0; q <= q1; q++) {
+        const j = g.sw * q + p.rw - g.padLeft;
+        const from = srcRow + q * c;
+        const to = dstRow + j * c;
+        if (c >= 16) dx.set(src.subarray(from, from + c), to);
+        else for (let k = 0; k < c; k++) dx[to + k] = src[from + k];
       }
     }
   }
-  return { dataId: be.write(dst, shape, "float32"), shape, dtype: "float32" };
 }
