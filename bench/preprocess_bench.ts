@@ -10,12 +10,20 @@
  *
  * Every measured run is its own process (under /usr/bin/time when present, for the exact peak
  * RSS), so one run's memory and libvips state don't colour the next. PIL is the peer to beat, run
- * with Debian's /usr/bin/python3 (python3-pil), not part of the product.
+ * with Debian's /usr/bin/python3 (python3-pil), not part of the product. Step 2 runs libjpeg-turbo
+ * (libturbojpeg0) through FFI; the sharp fallback is measured beside it. The pixel differences
+ * printed are mean |difference| per byte over the packed files (0 = the same bytes).
  */
 import { join, resolve } from "node:path";
 import sharp from "sharp";
 import { generateSyntheticGalaxyZoo } from "../lib/synthetic/mod.ts";
-import { type ImageJob, mapConcurrent, preprocessToPacked } from "../lib/images/preprocess.ts";
+import {
+  batchThreads,
+  createPreprocessor,
+  type ImageJob,
+  openPreprocessor,
+  preprocessToPacked,
+} from "../lib/images/preprocess.ts";
 
 const PYTHON = "/usr/bin/python3";
 const TIME = "/usr/bin/time";
@@ -33,18 +41,25 @@ const PERMISSIONS = [
 /** One way of running Step 2's image work, in a child process. */
 interface Variant {
   name: string;
-  /** `step` is the library as Step 2 calls it; `before` is the pipeline this replaced. */
-  kind: "step" | "before" | "pil";
+  /** `step` is the library as Step 2 calls it; `pil` the peer. */
+  kind: "step" | "pil";
+  /** `turbo`: libjpeg-turbo (an error if it doesn't load); `sharp`: the fallback. */
+  backend?: "turbo" | "sharp";
+  /** Threads as Step 2 picks them (`batchThreads`) unless given. */
   workers?: number;
   inFlight?: number;
-  cache?: boolean;
-  simd?: boolean;
   draft?: boolean;
 }
 
 const STEP: Variant = {
-  name: "Step 2 as shipped: this thread, 8 in flight",
+  name: "Step 2 as shipped: libjpeg-turbo, a worker per core",
   kind: "step",
+  backend: "turbo",
+};
+const SHARP: Variant = {
+  name: "sharp fallback: this thread, 8 in flight",
+  kind: "step",
+  backend: "sharp",
   workers: 0,
   inFlight: 8,
 };
@@ -52,13 +67,16 @@ const PIL: Variant = { name: "PIL LANCZOS, 1 thread", kind: "pil", draft: false 
 const PIL_DRAFT: Variant = { name: "PIL draft() + LANCZOS, 1 thread", kind: "pil", draft: true };
 
 const VARIANTS: Variant[] = [
-  { name: "before: crop->resize, 2 pipelines, 8 in flight", kind: "before", inFlight: 8 },
-  { name: "shrink-on-load, this thread, 1 in flight", kind: "step", workers: 0, inFlight: 1 },
   STEP,
-  { name: "  same, sharp.cache(false)", kind: "step", workers: 0, inFlight: 8, cache: false },
-  { name: "  same, sharp.simd(false)", kind: "step", workers: 0, inFlight: 8, simd: false },
-  { name: "shrink-on-load, 1 worker x 8", kind: "step", workers: 1, inFlight: 8 },
-  { name: "shrink-on-load, 2 workers x 4", kind: "step", workers: 2, inFlight: 4 },
+  { name: "libjpeg-turbo, this thread", kind: "step", backend: "turbo", workers: 0, inFlight: 1 },
+  {
+    name: "libjpeg-turbo, 1 worker, batches of 16",
+    kind: "step",
+    backend: "turbo",
+    workers: 1,
+    inFlight: 16,
+  },
+  SHARP,
   PIL,
   PIL_DRAFT,
 ];
@@ -137,58 +155,30 @@ async function jobsOf(imageDir: string, out: string): Promise<ImageJob[]> {
   return names.map((n) => ({ input: join(imageDir, n), output: join(out, n) }));
 }
 
-/** The pipeline Step 2 used before: metadata, crop, resize, then a second pipeline for the JPEG. */
-async function runBefore(jobs: ImageJob[], packedPath: string, inFlight: number): Promise<number> {
-  const size = 64, crop = 212, bytesPerImage = size * size * 3;
-  using packed = await Deno.open(packedPath, { write: true, create: true, truncate: true });
-  let failed = 0;
-  let chain = Promise.resolve();
-  await mapConcurrent(jobs, inFlight, async (job, i) => {
-    try {
-      const image = sharp(job.input, { failOn: "truncated" });
-      const { width = 0, height = 0 } = await image.metadata();
-      const rgb = await image
-        .extract({ left: (width - crop) >> 1, top: (height - crop) >> 1, width: crop, height: crop })
-        .resize(size, size, { kernel: "lanczos3" }).toColourspace("srgb").removeAlpha().raw().toBuffer();
-      const jpeg = await sharp(rgb, { raw: { width: size, height: size, channels: 3 } }).jpeg({ quality: 90 })
-        .toBuffer();
-      await Deno.writeFile(job.output, jpeg);
-      chain = chain.then(async () => {
-        await packed.seek(i * bytesPerImage, Deno.SeekMode.Start);
-        let written = 0;
-        while (written < rgb.length) written += await packed.write(rgb.subarray(written));
-      });
-      await chain;
-    } catch {
-      failed++;
-    }
-  });
-  return failed;
-}
-
 /** Child process: runs one Deno variant over a folder and prints what it measured. */
 async function child(spec: string): Promise<void> {
   const { variant, imageDir, out } = JSON.parse(spec) as { variant: Variant; imageDir: string; out: string };
-  if (variant.cache === false) sharp.cache(false);
-  if (variant.simd === false) sharp.simd(false);
   const jobs = await jobsOf(imageDir, out);
   const packedPath = join(out, "images.u8");
   let sampledRss = Deno.memoryUsage().rss;
   const sampler = setInterval(() => sampledRss = Math.max(sampledRss, Deno.memoryUsage().rss), 50);
   const t0 = performance.now();
-  let failed: number;
-  if (variant.kind === "before") {
-    failed = await runBefore(jobs, packedPath, variant.inFlight ?? 8);
-  } else {
-    const opts = {
-      crop: 212,
-      size: 64,
-      jpegQuality: 90,
-      workers: variant.workers ?? 0,
-      inFlight: variant.inFlight ?? 4,
-    };
-    failed = (await preprocessToPacked(jobs, packedPath, opts)).failed.length;
+  const preprocessor = variant.backend === "sharp"
+    ? openPreprocessor({ kind: "sharp" })
+    : createPreprocessor();
+  if (variant.backend === "turbo" && preprocessor.fallbackReason) {
+    throw new Error(preprocessor.fallbackReason);
   }
+  const threads = batchThreads(preprocessor);
+  const opts = {
+    crop: 212,
+    size: 64,
+    jpegQuality: 90,
+    workers: variant.workers ?? threads.workers,
+    inFlight: variant.inFlight ?? threads.inFlight,
+    preprocessor,
+  };
+  const failed = (await preprocessToPacked(jobs, packedPath, opts)).failed.length;
   const seconds = (performance.now() - t0) / 1000;
   clearInterval(sampler);
   sampledRss = Math.max(sampledRss, Deno.memoryUsage().rss);
@@ -272,8 +262,7 @@ async function compare(title: string, imageDir: string, variants: Variant[], rep
       (rate(STEP) / rate(PIL_DRAFT)).toFixed(2)
     }x`,
   );
-  const before = variants.find((v) => v.kind === "before");
-  if (before) console.log(`Step 2 / before: ${(rate(STEP) / rate(before)).toFixed(2)}x`);
+  if (best.has(SHARP)) console.log(`Step 2 / sharp fallback: ${(rate(STEP) / rate(SHARP)).toFixed(2)}x`);
   const stepPeak = best.get(STEP)!.peakRss ?? best.get(STEP)!.sampledRss;
   console.log(
     `Step 2 peak RSS ${mb(stepPeak)} (${timeAvailable ? "/usr/bin/time" : "sampled"}; sampled ${
@@ -284,8 +273,10 @@ async function compare(title: string, imageDir: string, variants: Variant[], rep
     `pixels, mean |difference| per byte: Step 2 vs PIL LANCZOS ${
       (await meanAbsDiff(best.get(STEP)!.packed, best.get(PIL)!.packed)).toFixed(2)
     }, vs PIL draft() ${(await meanAbsDiff(best.get(STEP)!.packed, best.get(PIL_DRAFT)!.packed)).toFixed(2)}${
-      before
-        ? `, vs before ${(await meanAbsDiff(best.get(STEP)!.packed, best.get(before)!.packed)).toFixed(2)}`
+      best.has(SHARP)
+        ? `, vs the sharp fallback ${
+          (await meanAbsDiff(best.get(STEP)!.packed, best.get(SHARP)!.packed)).toFixed(2)
+        }`
         : ""
     }`,
   );
@@ -317,7 +308,8 @@ if (import.meta.main) {
   } else {
     if (!(await exists(PYTHON))) throw new Error(`${PYTHON} is missing: apt-get install -y python3-pil`);
     console.log(
-      `sharp ${sharp.versions.sharp}, libvips ${sharp.versions.vips}, sharp.concurrency() ${sharp.concurrency()}`,
+      `decoder ${createPreprocessor().decoder}; sharp ${sharp.versions.sharp}, libvips ${sharp.versions.vips}, ` +
+        `sharp.concurrency() ${sharp.concurrency()}`,
     );
     const tmp = await Deno.makeTempDir({ prefix: "preprocess_bench_set_" });
     try {

@@ -13,16 +13,14 @@ import { type Problem, summarizeProblems, TRAINING_IMAGES } from "../lib/data/ka
 import { splitByGalaxyId } from "../lib/data/split.ts";
 import { topGalaxyPerClass } from "../lib/data/explore.ts";
 import { PACKED_IMAGES } from "../lib/data/packed.ts";
-import { imageVersions, preprocessToPacked } from "../lib/images/preprocess.ts";
+import {
+  batchThreads,
+  defaultPreprocessor,
+  imageVersions,
+  preprocessToPacked,
+} from "../lib/images/preprocess.ts";
 import { classPanel, galaxyGridSvg } from "../lib/figures/galaxy_grid.ts";
 import { type DataResult, dataRoot } from "./data.ts";
-
-/**
- * Eight images in flight on this thread (sharp decodes on libuv's threads, so both cores work):
- * on two cores this measured faster than worker threads (bench/preprocess_bench.ts). The bytes
- * are the same with any setting.
- */
-const IMAGE_THREADS = { workers: 0, inFlight: 8 };
 
 export interface PreprocessParams {
   crop: number;
@@ -53,6 +51,8 @@ export interface PreprocessResult {
   figure: string;
   seconds: number;
   imagesPerSecond: number;
+  /** The decoder that prepared the pixels, e.g. `libjpeg-turbo 2.1.5 (build 20230203)`. */
+  decoder: string;
 }
 
 export default defineStage<PreprocessParams, PreprocessResult>({
@@ -87,10 +87,14 @@ export default defineStage<PreprocessParams, PreprocessResult>({
     }));
     const bar = ctx.progress("preprocess", jobs.length);
     const started = performance.now();
+    // libjpeg-turbo on a worker per core where it loads, else sharp (imageVersions names which,
+    // so the cache key changes with it); the same bytes with any number of threads.
+    const preprocessor = defaultPreprocessor();
+    if (preprocessor.fallbackReason) ctx.log(`step2: using sharp: ${preprocessor.fallbackReason}`);
     const { kept: keptRows, failed } = await preprocessToPacked(
       jobs,
       packedTmp,
-      { ...p, ...IMAGE_THREADS },
+      { ...p, ...batchThreads(preprocessor), preprocessor },
       (done) => bar.update(done),
     );
     bar.stop();
@@ -151,6 +155,7 @@ export default defineStage<PreprocessParams, PreprocessResult>({
       figure,
       seconds,
       imagesPerSecond: source.ids.length / seconds,
+      decoder: preprocessor.decoder,
     };
   },
 });

@@ -4,75 +4,108 @@
  * `centerCropResize`, so a model never sees pixels prepared another way; `preprocessImages` runs
  * it over a whole folder on every core, streaming.
  *
+ * Two backends, picked once per thread by `defaultPreprocessor()` and named in `imageVersions()`
+ * (so in every cache key: switching backends reruns Step 2):
+ * - libjpeg-turbo through FFI (`_turbo_backend.ts`): DCT-scaled decode plus Pillow's Lanczos-3
+ *   in JavaScript; the same bytes as Pillow's `draft()` + `resize(LANCZOS, box)`, and ~3x faster
+ *   than sharp. JPEG only.
+ * - sharp (libvips) when libturbojpeg can't be loaded: slower, within about a level.
+ *
  * @module
  */
-import sharp from "sharp";
-import { jpegSize } from "./_jpeg_size.ts";
+import { ImageTooSmallError, type Preprocessed, type PreprocessOptions } from "./_geometry.ts";
+import { TURBOJPEG_PATHS } from "./_turbojpeg.ts";
+import {
+  type BackendSpec,
+  type ImageJob,
+  type ImageResult,
+  openTurboPreprocessor,
+  type Preprocessor,
+  processImage as processWith,
+} from "./_backend.ts";
+import { sharpCenterCropResize, sharpEncodeJpeg, sharpThumbnail, sharpVersions } from "./_sharp_backend.ts";
 import { WorkerPool } from "./_pool.ts";
 
-export interface PreprocessOptions {
-  /** Side of the centred square kept, in source pixels. */
-  crop: number;
-  /** Side of the output square. */
-  size: number;
+export {
+  type BackendSpec,
+  type ImageJob,
+  type ImageResult,
+  ImageTooSmallError,
+  openTurboPreprocessor,
+  type Preprocessed,
+  type PreprocessOptions,
+  type Preprocessor,
+  TURBOJPEG_PATHS,
+};
+
+/**
+ * Opens the backend `spec` names (see `openTurboPreprocessor`: a libjpeg-turbo path that doesn't
+ * load is an error, not a fallback).
+ */
+export function openPreprocessor(spec: BackendSpec): Preprocessor {
+  return spec.kind === "sharp" ? sharpPreprocessor() : openTurboPreprocessor(spec.path);
 }
 
-/** One preprocessed image: `size` x `size` x 3 RGB bytes, row-major. */
-export interface Preprocessed {
-  rgb: Uint8Array;
-  width: number;
-  height: number;
+function sharpPreprocessor(fallbackReason?: string): Preprocessor {
+  const { sharp, libvips } = sharpVersions();
+  return {
+    spec: { kind: "sharp" },
+    decoder: `sharp ${sharp} (libvips ${libvips})`,
+    fallbackReason,
+    centerCropResize: sharpCenterCropResize,
+    encodeJpeg: sharpEncodeJpeg,
+  };
 }
 
-/** An image too small for the crop: readable, but not the shape the course expects. */
-export class ImageTooSmallError extends Error {
-  override name = "ImageTooSmallError";
+/**
+ * libjpeg-turbo from the first of `turbojpegPaths` that loads, else sharp (with the reason).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { createPreprocessor } from "./preprocess.ts";
+ * const p = createPreprocessor({ turbojpegPaths: ["/nowhere/libturbojpeg.so.0"] });
+ * assert.equal(p.spec.kind, "sharp");
+ * assert.match(p.fallbackReason!, /\/nowhere\/libturbojpeg\.so\.0: not found/);
+ * ```
+ */
+export function createPreprocessor(
+  options: { turbojpegPaths?: readonly string[] } = {},
+): Preprocessor {
+  const { turbojpegPaths = TURBOJPEG_PATHS } = options;
+  const problems: string[] = [];
+  for (const path of turbojpegPaths) {
+    try {
+      return openPreprocessor({ kind: "libjpeg-turbo", path });
+    } catch (error) {
+      const e = error as Error;
+      problems.push(`${path}: ${e instanceof Deno.errors.NotFound ? "not found" : e.message}`);
+    }
+  }
+  return sharpPreprocessor(`libturbojpeg not loaded (${problems.join("; ") || "no paths to try"})`);
+}
+
+let threadDefault: Preprocessor | undefined;
+
+/**
+ * This thread's preprocessor, created on first use with `createPreprocessor()`: the same choice
+ * every time on one machine, so training, evaluation and `predict` see the same pixels.
+ */
+export function defaultPreprocessor(): Preprocessor {
+  return threadDefault ??= createPreprocessor();
 }
 
 /**
  * Centre-crops and resizes an image file (or its bytes). Throws with what is wrong when the
  * image can't be decoded (`ImageTooSmallError` when it is smaller than the crop).
- *
- * When the crop and output sizes allow it (424 -> 212 -> 64 does: 424 * 64 / 212 = 128), the
- * whole image is resized to 128 and its centre 64x64 kept. That is the same geometry as cropping
- * first, but lets libjpeg decode at half size (DCT scaling, "shrink-on-load"), which is most of
- * the speed; pixels differ from crop-then-resize by about a third of a level on average.
  */
 export async function centerCropResize(
   input: string | Uint8Array,
   opts: PreprocessOptions,
+  preprocessor: Preprocessor = defaultPreprocessor(),
 ): Promise<Preprocessed> {
-  const { crop, size } = opts;
   const bytes = typeof input === "string" ? await Deno.readFile(input) : input;
-  const { width, height } = jpegSize(bytes) ?? await sharpSize(bytes);
-  if (width < crop || height < crop) {
-    throw new ImageTooSmallError(`image is ${width}x${height}, smaller than the ${crop}x${crop} crop`);
-  }
-  const left = Math.floor((width - crop) / 2);
-  const top = Math.floor((height - crop) / 2);
-  const scaled = (n: number) => n * size / crop;
-  const exact = [width, height, left, top].every((n) => Number.isInteger(scaled(n)));
-  const image = sharp(bytes, { failOn: "truncated" });
-  const resized = exact
-    ? image.resize(scaled(width), scaled(height), { kernel: "lanczos3" })
-      .extract({ left: scaled(left), top: scaled(top), width: size, height: size })
-    : image.extract({ left, top, width: crop, height: crop })
-      .resize(size, size, { kernel: "lanczos3" });
-  const { data, info } = await resized.toColourspace("srgb").removeAlpha().raw()
-    .toBuffer({ resolveWithObject: true });
-  if (info.channels !== 3) {
-    throw new Error(`expected 3 colour channels after conversion, got ${info.channels}`);
-  }
-  return {
-    rgb: new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
-    width: info.width,
-    height: info.height,
-  };
-}
-
-async function sharpSize(bytes: Uint8Array): Promise<{ width: number; height: number }> {
-  const { width = 0, height = 0 } = await sharp(bytes, { failOn: "truncated" }).metadata();
-  return { width, height };
+  return await preprocessor.centerCropResize(bytes, opts);
 }
 
 /** JPEG bytes of raw RGB pixels. */
@@ -80,66 +113,63 @@ export async function encodeJpeg(
   rgb: Uint8Array,
   size: number,
   quality = 90,
+  preprocessor: Preprocessor = defaultPreprocessor(),
 ): Promise<Uint8Array> {
-  const buffer = await sharp(rgb, {
-    raw: { width: size, height: size, channels: 3 },
-  }).jpeg({ quality }).toBuffer();
-  return new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
+  return await preprocessor.encodeJpeg(rgb, size, quality);
 }
 
-/** A small JPEG thumbnail of an image file, for figures. */
-export async function thumbnail(
-  input: string | Uint8Array,
-  size: number,
-): Promise<Uint8Array> {
-  const buffer = await sharp(input).resize(size, size, { kernel: "lanczos3" })
-    .jpeg({ quality: 85 }).toBuffer();
-  return new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
+/** A small JPEG thumbnail of an image file, for figures (always sharp). */
+export function thumbnail(input: string | Uint8Array, size: number): Promise<Uint8Array> {
+  return sharpThumbnail(input, size);
 }
 
-/** Versions that change preprocessed pixels, for cache keys. */
+/**
+ * Versions that change preprocessed pixels, for cache keys: sharp's and libvips' (thumbnails,
+ * the fallback) and the decoder this thread's preprocessor runs.
+ */
 export function imageVersions(): Record<string, string> {
-  return { sharp: sharp.versions.sharp ?? "", libvips: sharp.versions.vips };
+  const { sharp, libvips } = sharpVersions();
+  return { sharp, libvips, decoder: defaultPreprocessor().decoder };
 }
-
-/** One image of a folder to preprocess: read `input`, save the processed JPEG as `output`. */
-export interface ImageJob {
-  input: string;
-  output: string;
-}
-
-/** What became of job `index`: its RGB bytes, or why it failed. */
-export type ImageResult =
-  | { index: number; rgb: Uint8Array }
-  | { index: number; error: string; tooSmall: boolean };
 
 export interface BatchOptions extends PreprocessOptions {
   jpegQuality: number;
   /** Worker threads; 0 runs everything on this thread. */
   workers: number;
   /**
-   * Images handed to sharp at once per thread (sharp runs them on libuv's threads); twice as many
-   * are started ahead of the one being yielded, so a slow image doesn't idle the others.
+   * On this thread: images in flight (sharp runs them on libuv's threads). With workers: images
+   * per batch, one message each way (a worker runs a sharp batch all in flight).
    */
   inFlight: number;
+  /** The backend; workers open the same one. Default: `defaultPreprocessor()`. */
+  preprocessor?: Preprocessor;
 }
 
 /**
  * One job: crop and resize, save the JPEG, return the RGB bytes. Never throws for a bad image;
  * the failure comes back as a result so a run can report every bad file at once.
  */
-export async function processImage(
+export function processImage(
   job: ImageJob,
   index: number,
   opts: PreprocessOptions & { jpegQuality: number },
+  preprocessor: Preprocessor = defaultPreprocessor(),
 ): Promise<ImageResult> {
-  try {
-    const { rgb } = await centerCropResize(job.input, opts);
-    await Deno.writeFile(job.output, await encodeJpeg(rgb, opts.size, opts.jpegQuality));
-    return { index, rgb };
-  } catch (error) {
-    return { index, error: (error as Error).message, tooSmall: error instanceof ImageTooSmallError };
-  }
+  return processWith(job, index, opts, preprocessor);
+}
+
+/**
+ * How Step 2 spreads images over threads with `preprocessor` on `cores` cores: libjpeg-turbo is
+ * synchronous, so one worker per core, batches of 16 images (this thread only collects results);
+ * sharp works on libuv's threads, so eight images in flight on this thread (measured faster than
+ * workers on two cores).
+ * The bytes are the same with any setting (bench/preprocess_bench.ts compares them).
+ */
+export function batchThreads(
+  preprocessor: Preprocessor,
+  cores: number = navigator.hardwareConcurrency,
+): { workers: number; inFlight: number } {
+  return preprocessor.sync ? { workers: Math.max(1, cores), inFlight: 16 } : { workers: 0, inFlight: 8 };
 }
 
 /**
@@ -151,21 +181,32 @@ export async function* preprocessImages(
   jobs: readonly ImageJob[],
   opts: BatchOptions,
 ): AsyncGenerator<ImageResult> {
-  const pool = opts.workers > 0 ? new WorkerPool(opts.workers, opts.inFlight) : null;
-  const slots = Math.max(1, opts.workers) * opts.inFlight;
-  const start = (i: number): Promise<ImageResult> => {
-    const result = pool ? pool.submit(jobs[i], i, opts) : processImage(jobs[i], i, opts);
-    result.catch(() => {}); // awaited in order below; a worker's crash rejects them all
-    return result;
+  const preprocessor = opts.preprocessor ?? defaultPreprocessor();
+  const pool = opts.workers > 0 ? new WorkerPool(opts.workers, preprocessor.spec) : null;
+  // With workers: batches of `inFlight` images, two per worker queued. On this thread: single
+  // images, `inFlight` of them in flight. Either way twice that is started ahead of the one yielded.
+  const batch = pool ? opts.inFlight : 1;
+  const slots = pool ? 2 * opts.workers : opts.inFlight;
+  const start = (first: number): Promise<ImageResult[]> => {
+    const end = Math.min(jobs.length, first + batch);
+    const results = pool
+      ? pool.submit(jobs.slice(first, end).map((job, i) => ({ job, index: first + i })), opts)
+      : processImage(jobs[first], first, opts, preprocessor).then((result) => [result]);
+    results.catch(() => {}); // awaited in order below; a worker's crash rejects them all
+    return results;
   };
   try {
-    const pending: Promise<ImageResult>[] = [];
+    const pending: Promise<ImageResult[]>[] = [];
     let next = 0;
-    while (next < jobs.length && pending.length < 2 * slots) pending.push(start(next++));
+    const startNext = () => {
+      pending.push(start(next));
+      next += batch;
+    };
+    while (next < jobs.length && pending.length < 2 * slots) startNext();
     while (pending.length > 0) {
-      const result = await pending.shift()!;
-      if (next < jobs.length) pending.push(start(next++));
-      yield result;
+      const results = await pending.shift()!;
+      if (next < jobs.length) startNext();
+      yield* results;
     }
   } finally {
     pool?.close();
