@@ -94,6 +94,7 @@ export async function buildReportModel(
     image_batch_shape: `[${s2.batches.imageShape.join(", ")}]`,
     label_batch_shape: `[${s2.batches.labelShape.join(", ")}]`,
     preprocess_rate: int(s2.imagesPerSecond),
+    decoder: s2.decoder,
     seed: String(params2.seed),
     epochs: String(params4.epochs),
     epochs_word: params4.epochs === 1 ? "epoch" : "epochs",
