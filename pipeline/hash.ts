@@ -55,15 +55,18 @@ export async function hashFile(path: string): Promise<string> {
 // lock file and their result-changing versions enter keys explicitly.
 const LOCAL_IMPORT = /(?:\bfrom\s*|\bimport\s*\(?\s*)["'](\.{1,2}\/[^"']+)["']/g;
 
-/** The local modules a module imports, transitively, as absolute paths (itself included). */
-export async function localModuleGraph(entry: string): Promise<string[]> {
+/**
+ * The local modules a module imports, transitively, as absolute paths (itself included), not
+ * descending into folders in `exclude`.
+ */
+export async function localModuleGraph(entry: string, exclude: readonly string[] = []): Promise<string[]> {
   const seen = new Set<string>();
   const pending = [
     entry.startsWith("file:") ? fileURLToPath(entry) : resolve(entry),
   ];
   while (pending.length > 0) {
     const path = pending.pop()!;
-    if (seen.has(path)) continue;
+    if (seen.has(path) || exclude.some((folder) => path.startsWith(folder))) continue;
     seen.add(path);
     // Comments go first: doc examples and prose mention imports that are not edges of the graph.
     const source = (await Deno.readTextFile(path)).replace(/\/\*[\s\S]*?\*\/|(^|[^:"'`])\/\/.*$/gm, "$1");
@@ -76,13 +79,15 @@ export async function localModuleGraph(entry: string): Promise<string[]> {
 
 /**
  * Hash of a module's source and every local module it imports. Paths enter the hash relative to
- * `root`, so a checkout moved to another folder keeps its keys.
+ * `root`, so a checkout moved to another folder keeps its keys. The runner's own code
+ * (`root/pipeline/`) is left out: it is not any stage's code, and a stage's params already carry
+ * the config it uses, so editing the flag parser must not rerun the synthetic data generation.
  */
 export async function hashModuleSources(
   entry: string,
   root: string,
 ): Promise<string> {
-  const files = await localModuleGraph(entry);
+  const files = await localModuleGraph(entry, [join(root, "pipeline") + "/"]);
   const parts: [string, string][] = [];
   for (const file of files) {
     parts.push([relative(root, file), sha256(await Deno.readFile(file))]);

@@ -170,6 +170,10 @@ export async function runGraph(
   let backend: BackendInfo | null = null;
   let tfVersion = "";
   const width = Math.max(...plan.map((s) => s.name.length));
+  // Source hashes are taken before anything runs: the code this process loaded at startup is the
+  // code that runs, and an edit made while a long stage trains must not be credited to its result.
+  const sources = new Map<string, string>();
+  for (const stage of plan) sources.set(stage.name, await hashModuleSources(stage.module, env.root));
 
   for (const stage of plan) {
     const forceAll = config.force.includes("all");
@@ -195,7 +199,7 @@ export async function runGraph(
       stage.deps.map((d) => [d, outputs.get(d)!.key]),
     );
     const keyParts: KeyParts = {
-      source: await hashModuleSources(stage.module, env.root),
+      source: sources.get(stage.name)!,
       params,
       upstream,
       fingerprint: (await stage.fingerprint?.(params, env.root)) ?? null,

@@ -155,3 +155,25 @@ Deno.test("a stage's key follows the source of the local modules it imports", as
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("the runner's own modules don't enter stage keys; the stage's do", async () => {
+  const root = await Deno.makeTempDir({ prefix: "gz-root-" });
+  try {
+    await Deno.mkdir(join(root, "pipeline"));
+    await Deno.mkdir(join(root, "steps"));
+    await Deno.writeTextFile(join(root, "pipeline", "config.ts"), "export const flags = 1;\n");
+    await Deno.writeTextFile(join(root, "steps", "helper.ts"), "export const y = 1;\n");
+    await Deno.writeTextFile(
+      join(root, "steps", "stage.ts"),
+      'import type { flags } from "../pipeline/config.ts";\nimport { y } from "./helper.ts";\nexport default y;\n',
+    );
+    const entry = join(root, "steps", "stage.ts");
+    const before = await hashModuleSources(entry, root);
+    await Deno.writeTextFile(join(root, "pipeline", "config.ts"), "export const flags = 2;\n");
+    assert.equal(await hashModuleSources(entry, root), before);
+    await Deno.writeTextFile(join(root, "steps", "helper.ts"), "export const y = 2;\n");
+    assert.notEqual(await hashModuleSources(entry, root), before);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
