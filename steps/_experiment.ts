@@ -8,6 +8,7 @@
 import { join } from "node:path";
 import type * as tfl from "@tensorflow/tfjs-layers";
 import type { BackendInfo, StageContext } from "../pipeline/stage.ts";
+import type { Config } from "../pipeline/config.ts";
 import { buildModel, type ModelName, saveModel, summarize } from "../lib/model/mod.ts";
 import { type History, train } from "../lib/train/loop.ts";
 import { predict } from "../lib/train/predict.ts";
@@ -27,6 +28,18 @@ export interface TrainingParams {
   seed: number;
   /** Data-parallel workers on wasm/cpu; they change BatchNorm's batch statistics, so they're a param. */
   workers: number;
+}
+
+/** The training settings of a run, shared by Steps 4 and 6. */
+export function trainingParams(c: Config): TrainingParams {
+  return {
+    crop: c.crop,
+    epochs: c.epochs,
+    batchSize: c.batchSize,
+    learningRate: c.learningRate,
+    seed: c.seed,
+    workers: resolveWorkers(c.workers, c.batchSize),
+  };
 }
 
 /** How many workers `--workers` means here: one per core (at most 4), at least 16 images each. */

@@ -8,7 +8,7 @@
 import { defineStage } from "../pipeline/stage.ts";
 import { loadPacked } from "../lib/data/packed.ts";
 import { EXPERIMENT_NAMES, type ExperimentName, EXPERIMENTS } from "../lib/experiments.ts";
-import { type ExperimentResult, resolveWorkers, runExperiment, type TrainingParams } from "./_experiment.ts";
+import { type ExperimentResult, runExperiment, type TrainingParams, trainingParams } from "./_experiment.ts";
 
 export interface ModifiedParams extends TrainingParams {
   /** Experiment names, or `auto`: those cheap enough for the backend (the backend is in the key). */
@@ -38,15 +38,7 @@ export default defineStage<ModifiedParams, ModifiedResult>({
   deps: ["step2"],
   usesTf: true,
   resumable: true,
-  params: (c) => ({
-    crop: c.crop,
-    epochs: c.epochs,
-    batchSize: c.batchSize,
-    learningRate: c.learningRate,
-    seed: c.seed,
-    workers: resolveWorkers(c.workers, c.batchSize),
-    experiments: c.experiments as ExperimentName[] | "auto",
-  }),
+  params: (c) => ({ ...trainingParams(c), experiments: c.experiments as ExperimentName[] | "auto" }),
   async run(ctx) {
     const data = await loadPacked(ctx.input("step2").dir);
     const experiments: ExperimentResult[] = [];

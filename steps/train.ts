@@ -8,7 +8,7 @@
  */
 import { defineStage } from "../pipeline/stage.ts";
 import { loadPacked } from "../lib/data/packed.ts";
-import { type ExperimentResult, resolveWorkers, runExperiment, type TrainingParams } from "./_experiment.ts";
+import { type ExperimentResult, runExperiment, type TrainingParams, trainingParams } from "./_experiment.ts";
 
 export default defineStage<TrainingParams, ExperimentResult>({
   name: "step4",
@@ -17,14 +17,7 @@ export default defineStage<TrainingParams, ExperimentResult>({
   deps: ["step2"],
   usesTf: true,
   resumable: true,
-  params: (c) => ({
-    crop: c.crop,
-    epochs: c.epochs,
-    batchSize: c.batchSize,
-    learningRate: c.learningRate,
-    seed: c.seed,
-    workers: resolveWorkers(c.workers, c.batchSize),
-  }),
+  params: trainingParams,
   async run(ctx) {
     const data = await loadPacked(ctx.input("step2").dir);
     return await runExperiment(ctx as never, "cnn", data, ctx.params);
