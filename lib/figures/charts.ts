@@ -79,6 +79,7 @@ export function rmseBarsSpec(
         type: "nominal",
         sort: null,
         title: null,
+        axis: { labelLimit: 320 },
       },
       x: {
         field: "rmse",
