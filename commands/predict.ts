@@ -20,7 +20,7 @@ import { type Problem, summarizeProblems } from "../lib/data/kaggle.ts";
 import { selectBackend } from "../lib/tf/backend.ts";
 import { type BackendRequest, BACKENDS, UsageError } from "../pipeline/config.ts";
 import { EXPERIMENT_NAMES } from "../lib/experiments.ts";
-import { writeFileAtomic } from "../pipeline/cache.ts";
+import { writeFileAtomic } from "../lib/files.ts";
 import { defaultProgress } from "../pipeline/progress.ts";
 
 const OPTIONS = {

@@ -194,14 +194,3 @@ export async function commitEntry(
   await Deno.remove(final, { recursive: true }).catch(() => {});
   await Deno.rename(partial, final);
 }
-
-/** Writes a file atomically: a temp name in the same folder, then rename. */
-export async function writeFileAtomic(
-  path: string,
-  data: Uint8Array | string,
-): Promise<void> {
-  const tmp = `${path}.${Deno.pid}.tmp`;
-  if (typeof data === "string") await Deno.writeTextFile(tmp, data);
-  else await Deno.writeFile(tmp, data);
-  await Deno.rename(tmp, path);
-}

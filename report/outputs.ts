@@ -8,7 +8,7 @@
 import { join, resolve } from "node:path";
 import type { GraphResult } from "../pipeline/runner.ts";
 import type { Config } from "../pipeline/config.ts";
-import { writeFileAtomic } from "../pipeline/cache.ts";
+import { writeFileAtomic } from "../lib/files.ts";
 import type { RenderResult } from "./stage.ts";
 
 /** Writes out/ for a run that rendered; for a partial run (`step3`) writes only results.json. */

@@ -10,28 +10,13 @@ import * as tfl from "@tensorflow/tfjs-layers";
 import { join } from "node:path";
 // Registers the custom layer so models containing it deserialise.
 import "./decision_tree_output.ts";
+import { writeFileAtomic } from "../files.ts";
 
 /** JSON-ready values stored as `userDefinedMetadata` in model.json (TF.js's own type). */
 export type ModelMetadata = NonNullable<tf.io.ModelJSON["userDefinedMetadata"]>;
 
 const MODEL_JSON = "model.json";
 const WEIGHTS_BIN = "weights.bin";
-
-/** Writes bytes or text to `path` through a temporary file and a rename. */
-export async function writeAtomic(
-  path: string,
-  data: Uint8Array | string,
-): Promise<void> {
-  const tmp = `${path}.${crypto.randomUUID()}.tmp`;
-  try {
-    if (typeof data === "string") await Deno.writeTextFile(tmp, data);
-    else await Deno.writeFile(tmp, data);
-    await Deno.rename(tmp, path);
-  } catch (error) {
-    await Deno.remove(tmp).catch(() => {});
-    throw error;
-  }
-}
 
 /** Concatenates TF.js weight data, which may come as one buffer or several. */
 function weightBytes(data: tf.io.WeightData): Uint8Array {
@@ -67,8 +52,8 @@ export function fileHandler(
         ...(metadata ? { userDefinedMetadata: metadata } : {}),
       };
       // Weights first: model.json is the commit point that names them.
-      await writeAtomic(join(dir, WEIGHTS_BIN), weights);
-      await writeAtomic(join(dir, MODEL_JSON), JSON.stringify(modelJson));
+      await writeFileAtomic(join(dir, WEIGHTS_BIN), weights);
+      await writeFileAtomic(join(dir, MODEL_JSON), JSON.stringify(modelJson));
       return {
         modelArtifactsInfo: {
           dateSaved: new Date(0), // not recorded: saved files stay byte-identical across runs

@@ -23,6 +23,7 @@ import { formatMicro, MICRO, simulateVotes } from "./_labels.ts";
 import { FRAME, type Morphology, sampleMorphology } from "./_morphology.ts";
 import { renderGalaxy } from "./_render.ts";
 import { Rng } from "./_rng.ts";
+import { writeFileAtomic } from "../files.ts";
 
 export type { Morphology } from "./_morphology.ts";
 
@@ -100,7 +101,7 @@ export async function generateSyntheticGalaxyZoo(opts: SyntheticOptions): Promis
     if (inFlight.size >= Math.max(1, concurrency)) await Promise.race(inFlight);
   }
   await Promise.all(inFlight);
-  await writeAtomically(csvPath, new TextEncoder().encode(rows.join("\n") + "\n"));
+  await writeFileAtomic(csvPath, new TextEncoder().encode(rows.join("\n") + "\n"));
   return { count, csvPath, imageDir };
 }
 
@@ -114,11 +115,5 @@ async function writeJpeg(pixels: Uint8Array, path: string): Promise<void> {
   const jpeg = await sharp(pixels, { raw: { width: FRAME, height: FRAME, channels: 3 } })
     .jpeg({ quality: JPEG_QUALITY })
     .toBuffer();
-  await writeAtomically(path, jpeg);
-}
-
-async function writeAtomically(path: string, bytes: Uint8Array): Promise<void> {
-  const temporary = `${path}.tmp`;
-  await Deno.writeFile(temporary, bytes);
-  await Deno.rename(temporary, path);
+  await writeFileAtomic(path, jpeg);
 }

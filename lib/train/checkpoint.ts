@@ -7,7 +7,7 @@
  * @module
  */
 import { join } from "node:path";
-import { writeAtomic } from "../model/io.ts";
+import { writeFileAtomic } from "../files.ts";
 import type { AdamState } from "./adam.ts";
 
 const JSON_NAME = "checkpoint.json";
@@ -50,7 +50,7 @@ export async function writeCheckpoint<R>(dir: string, checkpoint: Checkpoint<R>)
     offset += a.byteLength;
   }
   const file = binName(checkpoint.epoch);
-  await writeAtomic(join(dir, file), bytes);
+  await writeFileAtomic(join(dir, file), bytes);
   const json: CheckpointJson = {
     version: VERSION,
     epoch: checkpoint.epoch,
@@ -61,7 +61,7 @@ export async function writeCheckpoint<R>(dir: string, checkpoint: Checkpoint<R>)
     weightSizes: checkpoint.weights.map((a) => a.length),
     adamSizes: checkpoint.adam.m.map((a) => a.length),
   };
-  await writeAtomic(join(dir, JSON_NAME), JSON.stringify(json, null, 1));
+  await writeFileAtomic(join(dir, JSON_NAME), JSON.stringify(json, null, 1));
   for await (const entry of Deno.readDir(dir)) {
     if (/^epoch-\d+\.bin$/.test(entry.name) && entry.name !== file) await Deno.remove(join(dir, entry.name));
   }
