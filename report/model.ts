@@ -273,7 +273,9 @@ export async function buildReportModel(
     `Kaggle private leaderboard (quoted, ${LEADERBOARD_TEAMS} teams) and where this CNN's test RMSE would fall`,
     ["Rank", "Team", "RMSE"],
     [
-      ...evaluation.leaderboard.entries.map((e) => [String(e.rank), { html: escapeHtml(e.team) }, f5(e.rmse)]),
+      ...evaluation.leaderboard.entries.map((
+        e,
+      ) => [String(e.rank), { html: escapeHtml(e.team) }, f5(e.rmse)]),
       [
         { html: "<strong>this run</strong>" },
         `course CNN: ${evaluation.leaderboard.placement.text}`,

@@ -373,3 +373,49 @@ Deno.test("the one-pass Adam kernel is bit-identical to Adam op by op", async ()
     assert.deepEqual(run(), expected, backend);
   }
 });
+
+Deno.test("per-channel Multiply/Add/Sub and BatchNorm with its gradient match stock cpu", async () => {
+  const compute = () =>
+    tf.tidy(() => {
+      const x = tf.tensor4d(values(3 * 5 * 7 * 6, 90), [3, 5, 7, 6]);
+      const v = tf.tensor1d(values(6, 91));
+      const v4 = tf.reshape(v, [1, 1, 1, 6]);
+      const m = tf.tensor2d(values(5 * 7, 92), [5, 7]);
+      const rowOdd = tf.tensor3d(values(7 * 11 * 13, 93), [7, 11, 13]); // 77 rows: a prime-ish block
+      const ints = tf.tensor2d([1, 2, 3, 4, 5, 6], [2, 3], "int32");
+      const out: tf.Tensor[] = [];
+      for (const op of [tf.mul, tf.add, tf.sub]) {
+        out.push(op(x, v), op(v, x), op(x, v4), op(v4, x), op(x, tf.tensor3d(values(7 * 6, 89), [1, 7, 6])));
+        out.push(
+          op(x, tf.reshape(m, [1, 5, 7, 1])),
+          op(x, tf.scalar(3)),
+          op(x, x),
+          op(rowOdd, tf.slice(rowOdd, 0, 1)),
+        );
+        out.push(op(tf.tensor1d(values(13, 94)), rowOdd), op(ints, tf.tensor1d([1, 2, 3], "int32")));
+      }
+      const variance = tf.abs(tf.tensor1d(values(6, 95)));
+      out.push(tf.batchNorm(x, v, variance, tf.tensor1d(values(6, 96)), tf.tensor1d(values(6, 97)), 1e-3));
+      out.push(tf.batchNorm(x, v, variance), tf.batchNorm(m, tf.tensor1d(values(7, 98)), tf.ones([7])));
+      // tfjs-layers' training-mode batch norm: moments, then batchNorm, differentiated.
+      const bn = (t: tf.Tensor) => {
+        const { mean, variance: vr } = tf.moments(t, [0, 1, 2]);
+        return tf.batchNorm(t, mean, vr, tf.tensor1d(values(6, 99)), tf.tensor1d(values(6, 100)), 1e-5);
+      };
+      const dy = tf.tensor4d(values(x.size, 101), x.shape);
+      out.push(bn(x), tf.grad((t: tf.Tensor) => tf.sum(tf.mul(bn(t), dy)))(x));
+      return out.map((t) => ({ shape: t.shape, values: Float32Array.from(t.dataSync()) }));
+    });
+  await useBackend("cpu", { fastKernels: false });
+  const expected = compute();
+  for (const backend of ["cpu", "wasm"] as const) {
+    await useBackend(backend, { fastKernels: true });
+    assert.ok(isFastKernel(tf.Multiply, backend) && isFastKernel(tf.Sub, backend));
+    const before = tf.memory().numTensors;
+    compute().forEach((got, i) => {
+      assert.deepEqual(got.shape, expected[i].shape, `${backend} case ${i} shape`);
+      assertClose(got.values, expected[i].values, `${backend} case ${i}`);
+    });
+    assert.equal(tf.memory().numTensors, before, `${backend}: tensors leaked`);
+  }
+});

@@ -8,6 +8,7 @@
 
 import * as tf from "@tensorflow/tfjs-core";
 import { ADAM_KERNEL, makeAdamKernel } from "./adam.ts";
+import { makeBinaryKernel } from "./binary.ts";
 import { makeConvGradKernels } from "./conv_grads.ts";
 import { makeWasmBatchMatMul } from "./matmul_wasm.ts";
 import { makeMaxPoolGradKernel } from "./pool.ts";
@@ -24,6 +25,9 @@ const tile: Factory = makeTileKernel;
 const sum: Factory = (name, stock) => makeReduceKernel("Sum", name, stock);
 const mean: Factory = (name, stock) => makeReduceKernel("Mean", name, stock);
 const maxPoolGrad: Factory = makeMaxPoolGradKernel;
+const mul: Factory = (name, stock) => makeBinaryKernel("Multiply", name, stock);
+const add: Factory = (name, stock) => makeBinaryKernel("Add", name, stock);
+const sub: Factory = (name, stock) => makeBinaryKernel("Sub", name, stock);
 
 /** Kernels we replace (or add, where the backend lacks them), per backend, chosen by measurement. */
 const PLAN: Record<string, Record<string, Factory>> = {
@@ -38,6 +42,10 @@ const PLAN: Record<string, Record<string, Factory>> = {
     // BatchNorm reduces over [0, 1, 2]; the stock kernels transpose the activation first.
     [tf.Sum]: sum,
     [tf.Mean]: mean,
+    // BatchNorm's per-channel broadcasts (moments and gradient): XNNPACK loops per C-element row.
+    [tf.Multiply]: mul,
+    [tf.Add]: add,
+    [tf.Sub]: sub,
     // The stock kernel tests every input against every window: 88 ms of a 650 ms course-CNN step.
     [tf.MaxPoolGrad]: maxPoolGrad,
     // Copies of every tensor saved for the backward pass; cpu shares memory already.
@@ -53,6 +61,9 @@ const PLAN: Record<string, Record<string, Factory>> = {
     [tf.Tile]: tile,
     [tf.Sum]: sum,
     [tf.Mean]: mean,
+    [tf.Multiply]: mul,
+    [tf.Add]: add,
+    [tf.Sub]: sub,
     [tf.MaxPoolGrad]: maxPoolGrad,
     [ADAM_KERNEL]: makeAdamKernel,
   },

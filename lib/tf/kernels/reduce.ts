@@ -10,7 +10,11 @@
 import * as tf from "@tensorflow/tfjs-core";
 import { produce } from "./_io.ts";
 
-/** `acc[c] += src[r * cols + c]` over all rows, in float64, then scaled into `out`. */
+/**
+ * `acc[c] += src[r * cols + c]` over all rows, in float64, then scaled into `out`. Narrow rows
+ * (BatchNorm's 6 or 16 channels) accumulate a block of several rows at once, so the inner loop is
+ * long and flat, and fold the block at the end.
+ */
 export function reduceLeading(
   src: ArrayLike<number>,
   rows: number,
@@ -18,11 +22,24 @@ export function reduceLeading(
   scale: number,
   out: Float32Array,
 ): void {
-  const acc = new Float64Array(cols);
-  for (let r = 0, o = 0; r < rows; r++, o += cols) {
-    for (let c = 0; c < cols; c++) acc[c] += src[o + c];
+  let block = 1;
+  for (let k = Math.min(rows, Math.floor(1024 / cols)); k > 1; k--) {
+    if (rows % k === 0) {
+      block = k;
+      break;
+    }
   }
-  for (let c = 0; c < cols; c++) out[c] = acc[c] * scale;
+  const width = block * cols;
+  const acc = new Float64Array(width);
+  const n = rows * cols;
+  for (let o = 0; o < n; o += width) {
+    for (let i = 0; i < width; i++) acc[i] += src[o + i];
+  }
+  for (let c = 0; c < cols; c++) {
+    let total = 0;
+    for (let i = c; i < width; i += cols) total += acc[i];
+    out[c] = total * scale;
+  }
 }
 
 /** A Sum or Mean kernel for cpu or wasm that handles leading-axes float32 reductions itself. */
