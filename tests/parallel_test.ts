@@ -153,6 +153,7 @@ Deno.test("workers: replicas keep identical weights; a worker's error reaches th
     workers: 2,
     backend: "cpu",
     fastKernels: true,
+    blas: false,
     learningRate: 0.01,
     adam: null,
     imageSize: SIZE,

@@ -9,9 +9,10 @@
  */
 
 import * as tf from "@tensorflow/tfjs-core";
-import { registerFastKernels, restoreStockKernels } from "./kernels/mod.ts";
+import { blasStatus } from "./blas.ts";
+import { registerFastKernels, restoreStockKernels, usesBlas } from "./kernels/mod.ts";
 
-export { isFastKernel, registerFastKernels, restoreStockKernels } from "./kernels/mod.ts";
+export { isFastKernel, registerFastKernels, restoreStockKernels, usesBlas } from "./kernels/mod.ts";
 
 /** What the user may ask for (`--backend`). "tensorflow" means tfjs-node-gpu, then tfjs-node. */
 export type BackendRequest = "auto" | "tensorflow" | "webgpu" | "wasm" | "cpu";
@@ -145,6 +146,7 @@ const wasmCandidate: Candidate = {
       "wasm-simd": String(simd),
       "wasm-threads": String(threads),
       "fast-kernels": registerFastKernels("wasm").join(",") || "none",
+      blas: usesBlas("wasm") ? blasStatus() : `none: ${blasStatus()}`,
     };
   },
 };
@@ -157,6 +159,7 @@ const cpuCandidate: Candidate = {
     return {
       "tfjs-backend-cpu": mod.version_cpu,
       "fast-kernels": registerFastKernels("cpu").join(",") || "none",
+      blas: usesBlas("cpu") ? blasStatus() : `none: ${blasStatus()}`,
     };
   },
 };
@@ -228,11 +231,11 @@ export async function selectBackend(
  */
 export async function useBackend(
   name: "wasm" | "cpu",
-  options: { fastKernels: boolean },
+  options: { fastKernels: boolean; blas?: boolean },
 ): Promise<void> {
   if (name === "wasm") await import("@tensorflow/tfjs-backend-wasm");
   else await import("@tensorflow/tfjs-backend-cpu");
   if (tf.getBackend() !== name) await activate(name);
-  if (options.fastKernels) registerFastKernels(name);
+  if (options.fastKernels) registerFastKernels(name, { blas: options.blas });
   else restoreStockKernels(name);
 }

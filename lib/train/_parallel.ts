@@ -76,6 +76,8 @@ export interface ParallelOptions {
   workers: number;
   backend: "wasm" | "cpu";
   fastKernels: boolean;
+  /** Convolutions through a BLAS, as on the main thread. */
+  blas: boolean;
   learningRate: number;
   /** Adam state to continue from (a resumed run), or null for a fresh optimiser. */
   adam: AdamState | null;
@@ -130,6 +132,7 @@ export class ParallelTrainer {
           op: "init",
           backend: options.backend,
           fastKernels: options.fastKernels,
+          blas: options.blas,
           topology,
           weights: model.weights.map((w) => (w.read().dataSync() as Float32Array).slice()),
           learningRate: options.learningRate,

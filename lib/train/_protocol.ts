@@ -15,6 +15,7 @@ export type Request =
       op: "init";
       backend: "wasm" | "cpu";
       fastKernels: boolean;
+      blas: boolean;
       /** `model.toJSON(undefined, false)`. */
       topology: unknown;
       /** Every weight in `model.weights` order. */

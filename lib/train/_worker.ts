@@ -49,7 +49,7 @@ function writeWeights(model: tfl.LayersModel, indices: number[], arrays: Float32
 async function handle(request: Request): Promise<Omit<Reply, "id">> {
   switch (request.op) {
     case "init": {
-      await useBackend(request.backend, { fastKernels: request.fastKernels });
+      await useBackend(request.backend, { fastKernels: request.fastKernels, blas: request.blas });
       const model = await tfl.models.modelFromJSON({
         modelTopology: request.topology as tf.io.ModelJSON["modelTopology"],
       });

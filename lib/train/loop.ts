@@ -11,7 +11,7 @@ import * as tf from "@tensorflow/tfjs-core";
 import type * as tfl from "@tensorflow/tfjs-layers";
 import { NUM_CLASSES } from "../classes.ts";
 import { batches, checkDataset, type Dataset, epochOrder, fillBatch } from "../data/batches.ts";
-import { isFastKernel } from "../tf/backend.ts";
+import { isFastKernel, usesBlas } from "../tf/backend.ts";
 import { Adam, type AdamState } from "./adam.ts";
 import { readCheckpoint, writeCheckpoint } from "./checkpoint.ts";
 import { mixSeed } from "./rng.ts";
@@ -204,6 +204,7 @@ export async function train(options: TrainOptions): Promise<History> {
       workers,
       backend: backend as "wasm" | "cpu",
       fastKernels: isFastKernel(tf.Conv2DBackpropFilter, backend),
+      blas: usesBlas(backend),
       learningRate,
       adam: adamState,
       imageSize: dataset.size,

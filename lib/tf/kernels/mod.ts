@@ -15,9 +15,19 @@ import { makeMaxPoolGradKernel } from "./pool.ts";
 import { makeReduceKernel } from "./reduce.ts";
 import { makeCastKernel, makeIdentityKernel } from "./share.ts";
 import { makeTileKernel } from "./tile.ts";
+import { type Blas, loadBlas } from "../blas.ts";
+import { makeBlasConvKernels } from "./conv_blas.ts";
+import { makeBlasMatMulKernels } from "./matmul_blas.ts";
 
-/** Builds our kernel function given the backend and the stock kernel it replaces (if any). */
-type Factory = (backendName: string, stock: tf.KernelFunc | undefined) => tf.KernelFunc;
+/**
+ * Builds our kernel function given the backend, the stock kernel it replaces (if any) and a way to
+ * reach the backend's other stock kernels.
+ */
+type Factory = (
+  backendName: string,
+  stock: tf.KernelFunc | undefined,
+  stockOf: (kernelName: string) => tf.KernelFunc | undefined,
+) => tf.KernelFunc;
 
 const convFilter: Factory = (name) => makeConvGradKernels(name).filter;
 const convInput: Factory = (name) => makeConvGradKernels(name).input;
@@ -69,22 +79,66 @@ const PLAN: Record<string, Record<string, Factory>> = {
   },
 };
 
-// Tags our kernel functions, so registering twice is a no-op and restore knows what it replaces.
+/**
+ * With a BLAS, every convolution (forward and both gradients) becomes im2col + sgemm, 3-5x the
+ * rate of XNNPACK's forward convolution on the shapes of both models. Cases the BLAS kernels
+ * leave alone (NCHW, non-float) go to the kernels the plan above would use.
+ */
+function blasPlan(blas: Blas): Record<string, Factory> {
+  const kernels = (name: string, stockOf: (k: string) => tf.KernelFunc | undefined) => {
+    const grads = makeConvGradKernels(name);
+    return makeBlasConvKernels(
+      name,
+      blas,
+      (k) =>
+        k === tf.Conv2DBackpropFilter
+          ? grads.filter
+          : k === tf.Conv2DBackpropInput
+          ? grads.input
+          : stockOf(k),
+    );
+  };
+  return {
+    [tf.Conv2D]: (name, _stock, stockOf) => kernels(name, stockOf).conv2d,
+    [tf.FusedConv2D]: (name, _stock, stockOf) => kernels(name, stockOf).fusedConv2d,
+    [tf.Conv2DBackpropFilter]: (name, _stock, stockOf) => kernels(name, stockOf).filter,
+    [tf.Conv2DBackpropInput]: (name, _stock, stockOf) => kernels(name, stockOf).input,
+    [tf.BatchMatMul]: (name, _stock, stockOf) => makeBlasMatMulKernels(name, blas, stockOf).batchMatMul,
+    [tf._FusedMatMul]: (name, _stock, stockOf) => makeBlasMatMulKernels(name, blas, stockOf).fusedMatMul,
+  };
+}
+
+function planFor(backendName: string, blas: Blas | null): Record<string, Factory> {
+  const plan = PLAN[backendName];
+  if (plan == null) return {};
+  return blas ? { ...plan, ...blasPlan(blas) } : plan;
+}
+
+// Tags our kernel functions with the variant ("blas" or "js") that built them, so registering
+// twice is a no-op, switching variants re-registers, and restore knows what it replaced.
 const OURS = Symbol.for("galaxy-zoo.fastKernel");
+type Variant = "blas" | "js";
+const variantOf = (k: tf.KernelConfig | undefined): Variant | undefined =>
+  (k?.kernelFunc as unknown as Record<symbol, Variant> | undefined)?.[OURS];
 
 // The stock configs we unregistered, so tests and benchmarks can go back to them. This mirrors
 // state that already lives in tfjs's global kernel registry; it is filled only by calls.
 const stock = new Map<string, tf.KernelConfig>();
 
-/** Names of the kernels {@link registerFastKernels} would install on `backendName`. */
-export function fastKernelNames(backendName: string): readonly string[] {
-  return Object.keys(PLAN[backendName] ?? {});
-}
-
 /** True when our version of `kernelName` is the one registered for `backendName`. */
 export function isFastKernel(kernelName: string, backendName: string): boolean {
-  const k = tf.getKernel(kernelName, backendName);
-  return k != null && (k.kernelFunc as unknown as Record<symbol, boolean>)[OURS] === true;
+  return variantOf(tf.getKernel(kernelName, backendName)) !== undefined;
+}
+
+/** True when the convolutions of `backendName` run through a BLAS (see `../blas.ts`). */
+export function usesBlas(backendName: string): boolean {
+  return variantOf(tf.getKernel(tf.Conv2D, backendName)) === "blas";
+}
+
+/** Options of {@link registerFastKernels}. */
+export interface FastKernelOptions {
+  /** Convolutions through a BLAS where one loads (default true). */
+  blas?: boolean;
 }
 
 /**
@@ -96,20 +150,31 @@ export function isFastKernel(kernelName: string, backendName: string): boolean {
  * ```ts
  * import "@tensorflow/tfjs-backend-cpu"; // registers the stock cpu kernels ours replace
  * import { registerFastKernels } from "./mod.ts";
- * registerFastKernels("cpu"); // ["Conv2DBackpropFilter", ..., "MaxPoolGrad", "GalaxyZooAdam"]
+ * registerFastKernels("cpu", { blas: false }); // ["Conv2DBackpropFilter", ..., "GalaxyZooAdam"]
  * ```
  */
-export function registerFastKernels(backendName: string): string[] {
-  const plan = PLAN[backendName] ?? {};
+export function registerFastKernels(backendName: string, options: FastKernelOptions = {}): string[] {
+  const blas = options.blas === false || PLAN[backendName] == null ? null : loadBlas();
+  const variant: Variant = blas ? "blas" : "js";
+  const plan = planFor(backendName, blas);
+  const current = Object.keys(plan).map((name) => variantOf(tf.getKernel(name, backendName)));
+  if (current.every((v) => v === variant)) return Object.keys(plan);
+  restoreStockKernels(backendName);
+  // Looked up when a kernel runs, by then ours may be the registered one.
+  const stockOf = (name: string) => {
+    const saved = stock.get(`${backendName}/${name}`);
+    if (saved != null) return saved.kernelFunc;
+    const k = tf.getKernel(name, backendName);
+    return variantOf(k) === undefined ? k?.kernelFunc : undefined;
+  };
   for (const [name, factory] of Object.entries(plan)) {
-    if (isFastKernel(name, backendName)) continue;
     const existing = tf.getKernel(name, backendName);
     if (existing != null) {
       stock.set(`${backendName}/${name}`, existing);
       tf.unregisterKernel(name, backendName);
     }
-    const kernelFunc = factory(backendName, existing?.kernelFunc);
-    (kernelFunc as unknown as Record<symbol, boolean>)[OURS] = true;
+    const kernelFunc = factory(backendName, existing?.kernelFunc, stockOf);
+    (kernelFunc as unknown as Record<symbol, Variant>)[OURS] = variant;
     tf.registerKernel({ kernelName: name, backendName, kernelFunc });
   }
   return Object.keys(plan);
@@ -120,10 +185,10 @@ export function registerFastKernels(backendName: string): string[] {
  * ones the backend never had. For tests and benchmarks that compare against tfjs itself.
  */
 export function restoreStockKernels(backendName: string): void {
-  for (const name of fastKernelNames(backendName)) {
-    if (!isFastKernel(name, backendName)) continue;
-    tf.unregisterKernel(name, backendName);
-    const original = stock.get(`${backendName}/${name}`);
+  for (const { kernelName } of tf.getKernelsForBackend(backendName)) {
+    if (!isFastKernel(kernelName, backendName)) continue;
+    tf.unregisterKernel(kernelName, backendName);
+    const original = stock.get(`${backendName}/${kernelName}`);
     if (original != null) tf.registerKernel(original);
   }
 }
