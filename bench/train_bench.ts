@@ -5,14 +5,18 @@
  * count. Prints images/s for each and the ratio; writes nothing.
  *
  *   deno task bench train -- [--steps 6] [--models cnn,resnet18] [--workers 1,2] [--backend wasm]
- *     [--no-torch]
+ *     [--blas on,off] [--no-torch]
+ *
+ * `--blas off` is the trainer without a BLAS (XNNPACK convolutions): the "before" of the BLAS
+ * kernels, measured in the same run.
  *
  * The first step of every run is a warm-up (XNNPACK operator creation, worker start) and is left
  * out of the rate. The 2 cores of the target machine are shared, so the load average is printed
  * next to every number.
  */
 import { buildModel, type ModelName } from "../lib/model/mod.ts";
-import { selectBackend } from "../lib/tf/backend.ts";
+import { blasStatus } from "../lib/tf/blas.ts";
+import { selectBackend, useBackend, usesBlas } from "../lib/tf/backend.ts";
 import { train } from "../lib/train/loop.ts";
 
 interface Options {
@@ -23,6 +27,7 @@ interface Options {
   backend: "wasm" | "cpu";
   torch: boolean;
   threads: number;
+  blas: boolean[];
 }
 
 function parseArgs(args: string[]): Options {
@@ -34,6 +39,7 @@ function parseArgs(args: string[]): Options {
     backend: "wasm",
     torch: true,
     threads: 2,
+    blas: [true, false],
   };
   for (let i = 0; i < args.length; i++) {
     const flag = args[i];
@@ -49,6 +55,7 @@ function parseArgs(args: string[]): Options {
     else if (flag === "--workers") opts.workers = value.split(",").map(Number);
     else if (flag === "--backend") opts.backend = value as Options["backend"];
     else if (flag === "--threads") opts.threads = Number(value);
+    else if (flag === "--blas") opts.blas = value.split(",").map((v) => v === "on");
     else throw new Error(`unknown flag ${flag}`);
   }
   return opts;
@@ -164,17 +171,24 @@ console.log(
   `backend ${choice.name}, batch ${opts.batch}, ${opts.steps} timed steps after 1 warm-up, ` +
     `${navigator.hardwareConcurrency} cores`,
 );
-console.log("model      trainer              train img/s   vs PyTorch   load avg");
+console.log(`BLAS: ${usesBlas(choice.name) ? blasStatus() : `none (${blasStatus()})`}`);
+// Without a BLAS there is only the one variant.
+const variants = usesBlas(choice.name) ? opts.blas : [false];
+console.log("model      trainer                        train img/s   vs PyTorch   load avg");
 for (const name of opts.models) {
   const peer = opts.torch ? await torch(name, opts) : null;
   if (peer !== null) {
-    const row = [name.padEnd(10), `PyTorch ${opts.threads} threads`.padEnd(20), peer.toFixed(1).padStart(11)];
+    const row = [name.padEnd(10), `PyTorch ${opts.threads} threads`.padEnd(30), peer.toFixed(1).padStart(11)];
     console.log([...row, "".padStart(12), `  ${loadavg()}`].join(" "));
   }
-  for (const workers of opts.workers) {
-    const rate = await ours(name, workers, opts);
-    const ratio = peer === null ? "" : (rate / peer).toFixed(2);
-    const row = [name.padEnd(10), `ours, ${workers} worker${workers > 1 ? "s" : ""}`.padEnd(20)];
-    console.log([...row, rate.toFixed(1).padStart(11), ratio.padStart(12), `  ${loadavg()}`].join(" "));
+  for (const blas of variants) {
+    await useBackend(opts.backend, { fastKernels: true, blas });
+    for (const workers of opts.workers) {
+      const rate = await ours(name, workers, opts);
+      const ratio = peer === null ? "" : (rate / peer).toFixed(2);
+      const label = `ours, ${workers} worker${workers > 1 ? "s" : ""}, ${blas ? "BLAS" : "XNNPACK"}`;
+      const row = [name.padEnd(10), label.padEnd(30)];
+      console.log([...row, rate.toFixed(1).padStart(11), ratio.padStart(12), `  ${loadavg()}`].join(" "));
+    }
   }
 }

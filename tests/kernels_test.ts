@@ -15,6 +15,7 @@ import {
   usesBlas,
 } from "../lib/tf/backend.ts";
 import { filterGradAxis, inputGradAxis } from "../lib/tf/kernels/_geometry.ts";
+import { batchNormTraining } from "../lib/tf/kernels/batch_norm.ts";
 import { Adam } from "../lib/train/adam.ts";
 import { train } from "../lib/train/loop.ts";
 import { assertClose, type Case, cases, describe, outSize, values } from "./_conv_cases.ts";
@@ -357,6 +358,78 @@ Deno.test("per-channel Multiply/Add/Sub and BatchNorm with its gradient match st
       assert.deepEqual(got.shape, expected[i].shape, `${backend} case ${i} shape`);
       assertClose(got.values, expected[i].values, `${backend} case ${i}`);
     });
+    assert.equal(tf.memory().numTensors, before, `${backend}: tensors leaked`);
+  }
+});
+
+Deno.test("PadV2 and Slice by runs match stock cpu, any rank and dtype", async () => {
+  const compute = () =>
+    tf.tidy(() => {
+      const x = tf.tensor4d(values(3 * 5 * 4 * 6, 120), [3, 5, 4, 6]);
+      const ints = tf.tensor3d(Int32Array.from({ length: 2 * 3 * 4 }, (_, i) => i - 7), [2, 3, 4], "int32");
+      const v = tf.tensor1d(values(9, 121));
+      return [
+        tf.pad(x, [[0, 0], [3, 3], [3, 3], [0, 0]]), // the course CNN's zero padding
+        tf.pad(x, [[1, 0], [0, 2], [1, 1], [2, 1]], 0.5),
+        tf.pad(x, [[0, 0], [0, 0], [0, 0], [0, 0]]),
+        tf.pad(ints, [[0, 1], [2, 0], [0, 0]], -3),
+        tf.pad(v, [[4, 2]]),
+        tf.slice(x, [0, 3, 3, 0], [3, 2, 1, 6]),
+        tf.slice(x, [1, 0, 0, 0], [2, -1, -1, -1]), // contiguous
+        tf.slice(x, [0, 1, 1, 2], [3, 3, 2, 3]),
+        tf.slice(ints, [1, 1, 1], [1, 2, 3]),
+        tf.slice(v, 2, 5),
+        tf.slice(x, [0, 0, 0, 0], [3, 0, 4, 6]), // empty
+      ].map((t) => ({ shape: t.shape, values: Float32Array.from(t.dataSync()) }));
+    });
+  await useBackend("cpu", { fastKernels: false });
+  const expected = compute();
+  await useBackend("wasm", { fastKernels: true });
+  assert.ok(isFastKernel(tf.PadV2, "wasm") && isFastKernel(tf.Slice, "wasm"));
+  compute().forEach((got, i) => {
+    assert.deepEqual(got.shape, expected[i].shape, `case ${i} shape`);
+    assert.deepEqual(got.values, expected[i].values, `case ${i}`);
+  });
+});
+
+Deno.test("the training BatchNorm kernel and its gradient match tf.moments + tf.batchNorm", async () => {
+  // tfjs-layers' training-mode batch norm, differentiated by autodiff through the statistics.
+  const stock = (x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor) => {
+    const axes = x.shape.slice(0, -1).map((_, i) => i);
+    const { mean, variance } = tf.moments(x, axes);
+    return [tf.batchNorm(x, mean, variance, beta, gamma, 1e-5), mean, variance];
+  };
+  const ours = (x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor) => batchNormTraining(x, gamma, beta, 1e-5);
+  const shapes = [[3, 5, 7, 6], [2, 4, 4, 16], [7, 13], [1, 2, 2, 3]];
+  const compute = (bn: typeof stock) =>
+    shapes.flatMap((shape, k) =>
+      tf.tidy(() => {
+        const size = shape.reduce((a, b) => a * b, 1);
+        const c = shape[shape.length - 1];
+        // An offset mean, as activations have: the centred sums must not lose it.
+        const x = tf.add(tf.tensor(values(size, 130 + k), shape), 3);
+        const gamma = tf.tensor1d(values(c, 140 + k));
+        const beta = tf.tensor1d(values(c, 150 + k));
+        const dy = tf.tensor(values(size, 160 + k), shape);
+        const [y, mean, variance] = bn(x, gamma, beta);
+        const grads = tf.grads((a: tf.Tensor, g: tf.Tensor, b: tf.Tensor) =>
+          tf.sum(tf.mul(bn(a, g, b)[0], dy))
+        )([
+          x,
+          gamma,
+          beta,
+        ]);
+        return [y, mean, variance, ...grads].map((t) => Float32Array.from(t.dataSync()));
+      })
+    );
+  await useBackend("cpu", { fastKernels: false });
+  const expected = compute(stock);
+  for (const backend of ["cpu", "wasm"] as const) {
+    await useBackend(backend, { fastKernels: true });
+    const before = tf.memory().numTensors;
+    compute(ours).forEach((got, i) =>
+      assertClose(got, expected[i], `${backend} output ${i % 6} of shape ${i / 6 | 0}`)
+    );
     assert.equal(tf.memory().numTensors, before, `${backend}: tensors leaked`);
   }
 });

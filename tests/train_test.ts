@@ -7,7 +7,9 @@ import { courseCnn } from "../lib/model/course_cnn.ts";
 import { type History, train } from "../lib/train/loop.ts";
 import { augmentDihedral, dihedral, rmse, rmsePerQuestion } from "../lib/train/metrics.ts";
 import { predict } from "../lib/train/predict.ts";
-import { runFirstLayersUnfused } from "../lib/train/_unfused.ts";
+import { runBatchNormFused, runFirstLayersUnfused } from "../lib/train/_fast_paths.ts";
+import { restoreStockKernels, useBackend } from "../lib/tf/backend.ts";
+import { BATCH_NORM_TRAINING } from "../lib/tf/kernels/batch_norm.ts";
 
 await tf.setBackend("cpu");
 
@@ -260,4 +262,58 @@ Deno.test("the input-reading convolution skips its useless input gradient, same 
   assert.equal((await step()).inputGrads, 1, "undone");
   tf.dispose([x, y]);
   model.dispose();
+});
+
+Deno.test("BatchNorm through our training kernel: same gradients and moving statistics", async () => {
+  await useBackend("cpu", { fastKernels: true, blas: false });
+  try {
+    const x = tf.randomUniform([6, SIZE, SIZE, 3], 0, 1, "float32", 3);
+    const y = tf.randomUniform([6, 37], 0, 1, "float32", 4);
+    const run = async (fused: boolean) => {
+      const model = toyModel(5);
+      const initial = weights(model);
+      const undo = fused ? runBatchNormFused(model) : () => {};
+      const variables = model.trainableWeights.map((w) => w.read() as tf.Variable);
+      let grads: Float32Array[] = [];
+      const info = await tf.profile(() => {
+        grads = tf.tidy(() => {
+          const { value, grads: g } = tf.variableGrads(
+            () => tf.mean(tf.squaredDifference(model.apply(x, { training: true }) as tf.Tensor, y)),
+            variables,
+          );
+          value.dispose();
+          return variables.map((v) => g[v.name].dataSync() as Float32Array);
+        });
+      });
+      const kernels = new Set(info.kernels.map((k) => k.name));
+      const result = {
+        grads,
+        kernels,
+        initial,
+        weights: weights(model),
+        inference: Array.from((model.predict(x) as tf.Tensor).dataSync()),
+      };
+      undo();
+      model.dispose();
+      return result;
+    };
+    const stock = await run(false);
+    const fused = await run(true);
+    assert.ok(!stock.kernels.has(BATCH_NORM_TRAINING) && fused.kernels.has(BATCH_NORM_TRAINING));
+    assert.ok(fused.kernels.has("GalaxyZooBatchNormTrainingGrad"));
+    const close = (a: ArrayLike<number>, b: ArrayLike<number>, what: string) => {
+      assert.equal(a.length, b.length, what);
+      for (let i = 0; i < a.length; i++) {
+        assert.ok(Math.abs(a[i] - b[i]) <= 1e-5 * (1 + Math.abs(b[i])), `${what}[${i}]: ${a[i]} vs ${b[i]}`);
+      }
+    };
+    fused.grads.forEach((g, i) => close(g, stock.grads[i], `gradient ${i}`));
+    // The training-mode call moved the moving mean and variance, the same way in both.
+    fused.weights.forEach((w, i) => close(w, stock.weights[i], `weight ${i}`));
+    assert.notDeepEqual(stock.weights, stock.initial);
+    close(fused.inference, stock.inference, "inference after the step");
+    tf.dispose([x, y]);
+  } finally {
+    restoreStockKernels("cpu");
+  }
 });

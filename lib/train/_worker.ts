@@ -16,7 +16,7 @@ import { useBackend } from "../tf/backend.ts";
 import "../model/mod.ts";
 import { Adam, type AdamState } from "./adam.ts";
 import type { Reply, Request } from "./_protocol.ts";
-import { runFirstLayersUnfused } from "./_unfused.ts";
+import { useTrainingFastPaths } from "./_fast_paths.ts";
 
 /** A worker's training state. (Exported so `_parallel.ts` can name this module in an import.) */
 export interface Replica {
@@ -59,7 +59,7 @@ async function handle(request: Request): Promise<Omit<Reply, "id">> {
         );
       }
       writeWeights(model, model.weights.map((_, i) => i), request.weights);
-      runFirstLayersUnfused(model);
+      useTrainingFastPaths(model);
       const variables = model.trainableWeights.map((w) => w.read() as tf.Variable);
       const adam = new Adam(variables, { learningRate: request.learningRate });
       if (request.adam) adam.setState(request.adam);

@@ -16,7 +16,7 @@ import { Adam, type AdamState } from "./adam.ts";
 import { readCheckpoint, writeCheckpoint } from "./checkpoint.ts";
 import { mixSeed } from "./rng.ts";
 import { ParallelTrainer } from "./_parallel.ts";
-import { runFirstLayersUnfused } from "./_unfused.ts";
+import { useTrainingFastPaths } from "./_fast_paths.ts";
 
 /** One row of the training history. Epoch 0 is the untrained model. */
 export interface EpochRecord {
@@ -299,7 +299,7 @@ class LocalTrainer {
     this.#variables = model.trainableWeights.map((w) => w.read() as tf.Variable);
     this.#adam = new Adam(this.#variables, { learningRate });
     if (state) this.#adam.setState(state);
-    this.#restore = runFirstLayersUnfused(model);
+    this.#restore = useTrainingFastPaths(model);
   }
 
   step(x: Float32Array, y: Float32Array, rows: number): Promise<number> {

@@ -15,6 +15,14 @@ import { makeMaxPoolGradKernel } from "./pool.ts";
 import { makeReduceKernel } from "./reduce.ts";
 import { makeCastKernel, makeIdentityKernel } from "./share.ts";
 import { makeTileKernel } from "./tile.ts";
+import { makePadKernel, makeSliceKernel } from "./pad_slice.ts";
+import {
+  BATCH_NORM_TRAINING,
+  BATCH_NORM_TRAINING_GRAD,
+  makeBatchNormTrainingGradKernel,
+  makeBatchNormTrainingKernel,
+  registerBatchNormTrainingGradient,
+} from "./batch_norm.ts";
 import { type Blas, loadBlas } from "../blas.ts";
 import { makeBlasConvKernels } from "./conv_blas.ts";
 import { makeBlasMatMulKernels } from "./matmul_blas.ts";
@@ -58,11 +66,18 @@ const PLAN: Record<string, Record<string, Factory>> = {
     [tf.Sub]: sub,
     // The stock kernel tests every input against every window: 88 ms of a 650 ms course-CNN step.
     [tf.MaxPoolGrad]: maxPoolGrad,
+    // Zero padding around the course CNN's convolutions and its gradient: element by element.
+    [tf.PadV2]: makePadKernel,
+    [tf.Slice]: makeSliceKernel,
     // Copies of every tensor saved for the backward pass; cpu shares memory already.
     [tf.Identity]: makeIdentityKernel,
     [tf.Cast]: makeCastKernel,
-    // Ours alone: Adam's update in one pass (lib/train/adam.ts uses it where registered).
+    // Ours alone: Adam's update in one pass (lib/train/adam.ts uses it where registered), and
+    // training-mode BatchNorm in five passes instead of some twenty kernels
+    // (lib/train/_fast_paths.ts uses it).
     [ADAM_KERNEL]: makeAdamKernel,
+    [BATCH_NORM_TRAINING]: makeBatchNormTrainingKernel,
+    [BATCH_NORM_TRAINING_GRAD]: makeBatchNormTrainingGradKernel,
   },
   // cpu's stock filter gradient is ~90% of a training step; its forward Conv2D is a tighter loop.
   cpu: {
@@ -76,6 +91,8 @@ const PLAN: Record<string, Record<string, Factory>> = {
     [tf.Sub]: sub,
     [tf.MaxPoolGrad]: maxPoolGrad,
     [ADAM_KERNEL]: makeAdamKernel,
+    [BATCH_NORM_TRAINING]: makeBatchNormTrainingKernel,
+    [BATCH_NORM_TRAINING_GRAD]: makeBatchNormTrainingGradKernel,
   },
 };
 
@@ -160,6 +177,7 @@ export function registerFastKernels(backendName: string, options: FastKernelOpti
   const current = Object.keys(plan).map((name) => variantOf(tf.getKernel(name, backendName)));
   if (current.every((v) => v === variant)) return Object.keys(plan);
   restoreStockKernels(backendName);
+  registerBatchNormTrainingGradient();
   // Looked up when a kernel runs, by then ours may be the registered one.
   const stockOf = (name: string) => {
     const saved = stock.get(`${backendName}/${name}`);

@@ -11,10 +11,33 @@ import * as tf from "@tensorflow/tfjs-core";
 import { produce } from "./_io.ts";
 
 /**
- * `acc[c] += src[r * cols + c]` over all rows, in float64, then scaled into `out`. Narrow rows
- * (BatchNorm's 6 or 16 channels) accumulate a block of several rows at once, so the inner loop is
- * long and flat, and fold the block at the end.
+ * Rows per block for a loop over [rows, cols] data (cols = channels) that keeps one accumulator
+ * per element of a block: a divisor of `rows` with block * cols <= 1024, so narrow rows
+ * (BatchNorm's 6 or 16 channels) make a long, flat inner loop with no modulo, folded per channel
+ * at the end.
  */
+export function rowsPerBlock(rows: number, cols: number): number {
+  for (let k = Math.min(rows, Math.floor(1024 / cols)); k > 1; k--) {
+    if (rows % k === 0) return k;
+  }
+  return 1;
+}
+
+/** `out[c] = scale * sum_r block[r * cols + c]`, the fold of a block of accumulators. */
+export function foldBlock(
+  acc: Float64Array,
+  cols: number,
+  scale: number,
+  out: Float32Array | Float64Array,
+): void {
+  for (let c = 0; c < cols; c++) {
+    let total = 0;
+    for (let i = c; i < acc.length; i += cols) total += acc[i];
+    out[c] = total * scale;
+  }
+}
+
+/** `acc[c] += src[r * cols + c]` over all rows, in float64, then scaled into `out`. */
 export function reduceLeading(
   src: ArrayLike<number>,
   rows: number,
@@ -22,24 +45,13 @@ export function reduceLeading(
   scale: number,
   out: Float32Array,
 ): void {
-  let block = 1;
-  for (let k = Math.min(rows, Math.floor(1024 / cols)); k > 1; k--) {
-    if (rows % k === 0) {
-      block = k;
-      break;
-    }
-  }
-  const width = block * cols;
+  const width = rowsPerBlock(rows, cols) * cols;
   const acc = new Float64Array(width);
   const n = rows * cols;
   for (let o = 0; o < n; o += width) {
     for (let i = 0; i < width; i++) acc[i] += src[o + i];
   }
-  for (let c = 0; c < cols; c++) {
-    let total = 0;
-    for (let i = c; i < width; i += cols) total += acc[i];
-    out[c] = total * scale;
-  }
+  foldBlock(acc, cols, scale, out);
 }
 
 /** A Sum or Mean kernel for cpu or wasm that handles leading-axes float32 reductions itself. */

@@ -1,15 +1,24 @@
 /**
- * tfjs-layers runs every Conv2D layer through `tf.fused.conv2d`, whose gradient always computes
+ * Training-mode rewrites of tfjs-layers' layers that compute the same thing with fewer kernels.
+ * {@link useTrainingFastPaths} applies them all for one model and returns the undo; inference is
+ * never touched, so a saved model is a plain tfjs-layers model.
+ *
+ * First layers: tfjs-layers runs every Conv2D layer through `tf.fused.conv2d`, whose gradient always computes
  * the input gradient too. For a convolution that reads the model's input (possibly through
  * zero-padding), that input gradient is thrown away: 40-53 ms of a course-CNN step on wasm. Here
  * such layers compute, in training mode only, `conv2d + bias + activation` unfused: tfjs-core's
  * own conv2d gradient, which the engine skips for inputs that need no gradient. Same arithmetic
  * up to float rounding of the bias add; inference keeps the fused kernel.
  *
+ * BatchNorm: where our `GalaxyZooBatchNormTraining` kernel is registered (cpu, wasm; see
+ * `../tf/kernels/batch_norm.ts`), a BatchNormalization layer over the last axis normalizes with it
+ * in training mode and updates its moving statistics exactly as tfjs-layers does.
+ *
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
 import type * as tfl from "@tensorflow/tfjs-layers";
+import { BATCH_NORM_TRAINING, batchNormTraining } from "../tf/kernels/batch_norm.ts";
 
 type CallKwargs = { training?: boolean } & Record<string, unknown>;
 type Call = (inputs: tf.Tensor | tf.Tensor[], kwargs: CallKwargs) => tf.Tensor | tf.Tensor[];
@@ -68,5 +77,62 @@ export function runFirstLayersUnfused(model: tfl.LayersModel): () => void {
     };
     undo.push(() => (conv.call = fused));
   }
+  return () => undo.forEach((u) => u());
+}
+
+/** The parts of tfjs-layers' BatchNormalization this needs (protected in its typings). */
+interface Weight {
+  read(): tf.Tensor;
+  write(value: tf.Tensor): void;
+}
+interface BatchNormLayer {
+  call: Call;
+  axis: number;
+  momentum: number;
+  epsilon: number;
+  gamma: Weight | null;
+  beta: Weight | null;
+  movingMean: Weight;
+  movingVariance: Weight;
+}
+
+/**
+ * Switches every BatchNormalization layer of `model` that normalizes the last axis with both
+ * gamma and beta to our training kernel, while the backend has it. Returns the undo.
+ */
+export function runBatchNormFused(model: tfl.LayersModel): () => void {
+  const undo: (() => void)[] = [];
+  for (const layer of model.layers) {
+    if (layer.getClassName() !== "BatchNormalization") continue;
+    const bn = layer as unknown as BatchNormLayer;
+    if (bn.gamma === null || bn.beta === null) continue;
+    const stock = bn.call;
+    bn.call = function (this: BatchNormLayer, inputs, kwargs) {
+      const x = (Array.isArray(inputs) ? inputs[0] : inputs) as tf.Tensor;
+      const lastAxis = this.axis === -1 || this.axis === x.rank - 1;
+      if (
+        !kwargs?.training || !lastAxis || x.dtype !== "float32" || x.rank < 2 ||
+        tf.getKernel(BATCH_NORM_TRAINING, tf.getBackend()) == null
+      ) {
+        return stock.call(this, inputs, kwargs);
+      }
+      return tf.tidy(() => {
+        const [y, mean, variance] = batchNormTraining(x, this.gamma!.read(), this.beta!.read(), this.epsilon);
+        // tfjs-layers' moving average: v - (v - batch) * (1 - momentum).
+        for (const [moving, batch] of [[this.movingMean, mean], [this.movingVariance, variance]] as const) {
+          const value = moving.read();
+          moving.write(tf.sub(value, tf.mul(tf.sub(value, batch), 1 - this.momentum)));
+        }
+        return y;
+      });
+    };
+    undo.push(() => (bn.call = stock));
+  }
+  return () => undo.forEach((u) => u());
+}
+
+/** Every training-mode rewrite above, for `model`; returns a function that undoes them all. */
+export function useTrainingFastPaths(model: tfl.LayersModel): () => void {
+  const undo = [runFirstLayersUnfused(model), runBatchNormFused(model)];
   return () => undo.forEach((u) => u());
 }
