@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs-core";
 import "@tensorflow/tfjs-layers"; // the gradient functions
-import { blasStatus, loadBlas } from "../lib/tf/blas.ts";
+import { blasStatus, loadBlas, type Sgemm } from "../lib/tf/blas.ts";
 import { isFastKernel, useBackend, usesBlas } from "../lib/tf/backend.ts";
 import {
   convFilterGrad,
@@ -14,6 +14,12 @@ import {
   convInputGrad,
   MIN_BLAS_CHANNELS,
 } from "../lib/tf/kernels/conv_blas.ts";
+import {
+  isShiftable,
+  shiftedFilterGrad,
+  shiftedForward,
+  shiftedInputGrad,
+} from "../lib/tf/kernels/conv_shifted.ts";
 import { assertClose, type Case, cases, describe, outSize, values } from "./_conv_cases.ts";
 
 const blas = loadBlas();
@@ -105,6 +111,49 @@ Deno.test({
       );
       assertClose(y, expected.y, `dilated forward ${describe(big)}`);
     }
+  },
+});
+
+Deno.test({
+  name: "shifted-product convolution and both gradients match stock cpu on every stride-1 case",
+  ignore,
+  async fn() {
+    await useBackend("cpu", { fastKernels: false });
+    const all = [
+      ...cases().filter((c) => c.stride === 1),
+      // The course CNN's two layers (after their explicit zero padding), small batches.
+      { batch: 2, h: 70, w: 70, inC: 3, outC: 6, k: 5, stride: 1, pad: "valid" as const },
+      { batch: 3, h: 39, w: 39, inC: 6, outC: 16, k: 5, stride: 1, pad: "valid" as const },
+      // Padding handled on the grid, even kernels (uneven "same" padding), several slices.
+      { batch: 2, h: 33, w: 31, inC: 5, outC: 7, k: 4, stride: 1, pad: "same" as const },
+      { batch: 8, h: 36, w: 36, inC: 64, outC: 2, k: 3, stride: 1, pad: [[0, 0], [2, 0], [1, 3], [0, 0]] },
+    ] as Case[];
+    let slices = 0;
+    for (const c of all) {
+      const info = infoOf(c);
+      assert.ok(isShiftable(info), describe(c));
+      const expected = stockResults(c);
+      const x = values(c.batch * c.h * c.w * c.inC, 1);
+      const w = values(c.k * c.k * c.inC * c.outC, 2);
+      const dy = values(info.outShape.reduce((a, b) => a * b, 1), 3);
+      const y = new Float32Array(expected.y.length).fill(NaN);
+      const dw = new Float32Array(expected.dw!.length).fill(NaN);
+      const dx = new Float32Array(expected.dx!.length).fill(NaN);
+      let calls = 0;
+      const counting = {
+        ...blas!,
+        sgemm: (...a: Parameters<Sgemm>) => (calls++, blas!.sgemm(...a)),
+      };
+      shiftedForward(counting, x, w, info, y);
+      slices = Math.max(slices, calls / c.k);
+      shiftedFilterGrad(blas!, x, dy, info, dw);
+      shiftedInputGrad(blas!, dy, w, info, dx);
+      assertClose(y, expected.y, `forward ${describe(c)}`);
+      assertClose(dw, expected.dw!, `filter grad ${describe(c)}`);
+      assertClose(dx, expected.dx!, `input grad ${describe(c)}`);
+    }
+    assert.ok(slices > 1, "some case spans several slices of the tap matrix");
+    assert.ok(!isShiftable(infoOf({ ...all[0], stride: 2 })) && !isShiftable(infoOf(all[0], 2)));
   },
 });
 

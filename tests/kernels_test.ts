@@ -250,14 +250,18 @@ Deno.test("MaxPoolGrad matches stock cpu, ties to the first maximum included", a
     { x: [1, 7, 9, 2], f: 3, s: 1, pad: "same" },
     { x: [2, 6, 7, 3], f: 3, s: 2, pad: 1 },
     { x: [1, 5, 6, 6], f: 2, s: 1, pad: "valid" },
+    { x: [2, 7, 6, 3], f: 2, s: 2, pad: "valid" }, // the 2x2 fast path, with NaN and -Infinity
   ];
   const compute = () =>
     tf.tidy(() =>
       pools.flatMap((p, i) => {
         const n = p.x.reduce((a, b) => a * b, 1);
-        // Coarse values make ties common; every third case also has -Infinity and NaN windows.
+        // Coarse values make ties common; every third case and the last also have -Infinity and
+        // NaN windows.
         const raw = values(n, 20 + i).map((v) => Math.round(v * 3) / 3);
-        if (i % 3 === 2) raw.forEach((_, k) => k % 7 === 0 && (raw[k] = k % 2 ? -Infinity : NaN));
+        if (i % 3 === 2 || i === pools.length - 1) {
+          raw.forEach((_, k) => k % 7 === 0 && (raw[k] = k % 2 ? -Infinity : NaN));
+        }
         const x = tf.tensor4d(raw, p.x);
         const y = tf.maxPool(x, p.f, p.s, p.pad);
         const dy = tf.tensor4d(values(y.size, 40 + i), y.shape);

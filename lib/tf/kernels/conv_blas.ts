@@ -19,6 +19,7 @@
 import * as tf from "@tensorflow/tfjs-core";
 import type { Blas } from "../blas.ts";
 import { produce } from "./_io.ts";
+import { isShiftable, shiftedFilterGrad, shiftedForward, shiftedInputGrad } from "./conv_shifted.ts";
 
 type TensorInfo = tf.TensorInfo;
 type Info = tf.backend_util.Conv2DInfo;
@@ -193,12 +194,19 @@ function unsupported(attrs: tf.NamedAttrMap | undefined, ...tensors: (TensorInfo
 }
 
 /**
- * Output channels below which the other kernels win: the products get too thin for the BLAS
- * (one side of 6 or 16 columns) while im2col copies as much as ever. Measured on the course CNN
- * (6 and 16 channels), every convolution ran 1.0-1.7x slower through the BLAS than through
- * XNNPACK; ResNet-18's (64-512 channels) 2.5-5x faster.
+ * Output channels below which im2col loses: the products get too thin for the BLAS (one side of
+ * 6 or 16 columns) while im2col copies as much as ever. Measured on the course CNN (6 and 16
+ * channels), every convolution ran 1.0-1.7x slower through im2col than through XNNPACK;
+ * ResNet-18's (64-512 channels) 2.5-5x faster. Thinner stride-1 convolutions take the shifted
+ * products of `conv_shifted.ts` instead, the rest the other kernels.
  */
 export const MIN_BLAS_CHANNELS = 32;
+
+/** How a convolution runs: im2col + sgemm, shifted products, or another kernel (null). */
+function routeOf(info: Info): "im2col" | "shifted" | null {
+  if (info.outChannels >= MIN_BLAS_CHANNELS) return "im2col";
+  return isShiftable(info) ? "shifted" : null;
+}
 
 /** True for the activations {@link epilogue} applies. */
 export function hasEpilogue(activation: string): boolean {
@@ -261,17 +269,18 @@ export function makeBlasConvKernels(
 
   function conv2d(args: KernelArgs): TensorInfo {
     const { x, filter } = args.inputs as { x: TensorInfo; filter: TensorInfo };
-    if (unsupported(args.attrs, x, filter) || filter.shape[3] < MIN_BLAS_CHANNELS) {
-      return fallback(tf.Conv2D, args);
-    }
+    if (unsupported(args.attrs, x, filter)) return fallback(tf.Conv2D, args);
     const info = convInfo(x.shape as Shape4, filter.shape as Shape4, args.attrs!);
+    const route = routeOf(info);
+    if (route === null) return fallback(tf.Conv2D, args);
+    const forward = route === "im2col" ? convForward : shiftedForward;
     return produce(
       backendName,
       args.backend,
       info.outShape,
       "float32",
       [x, filter],
-      (y, xs, ws) => convForward(blas, xs as Float32Array, ws as Float32Array, info, y as Float32Array),
+      (y, xs, ws) => forward(blas, xs as Float32Array, ws as Float32Array, info, y as Float32Array),
     );
   }
 
@@ -279,7 +288,7 @@ export function makeBlasConvKernels(
     const { x, filter, bias, preluActivationWeights } = args.inputs as Record<string, TensorInfo | undefined>;
     const activation = (args.attrs?.activation ?? "linear") as string;
     if (
-      unsupported(args.attrs, x, filter, bias) || filter!.shape[3] < MIN_BLAS_CHANNELS ||
+      unsupported(args.attrs, x, filter, bias) ||
       preluActivationWeights != null ||
       !hasEpilogue(activation) ||
       (bias != null && bias.shape.length > 1 &&
@@ -288,46 +297,50 @@ export function makeBlasConvKernels(
       return fallback(tf.FusedConv2D, args);
     }
     const info = convInfo(x!.shape as Shape4, filter!.shape as Shape4, args.attrs!);
+    const route = routeOf(info);
+    if (route === null) return fallback(tf.FusedConv2D, args);
+    const forward = route === "im2col" ? convForward : shiftedForward;
     const alpha = (args.attrs?.leakyreluAlpha ?? 0.2) as number;
     const inputs = bias != null ? [x!, filter!, bias] : [x!, filter!];
     return produce(backendName, args.backend, info.outShape, "float32", inputs, (y, xs, ws, bs) => {
-      convForward(blas, xs as Float32Array, ws as Float32Array, info, y as Float32Array);
+      forward(blas, xs as Float32Array, ws as Float32Array, info, y as Float32Array);
       epilogue(y as Float32Array, info.outChannels, bs as Float32Array | undefined, activation, alpha);
     });
   }
 
   function filter(args: KernelArgs): TensorInfo {
     const { x, dy } = args.inputs as { x: TensorInfo; dy: TensorInfo };
-    if (unsupported(args.attrs, x, dy) || dy.shape[3] < MIN_BLAS_CHANNELS) {
-      return fallback(tf.Conv2DBackpropFilter, args);
-    }
+    if (unsupported(args.attrs, x, dy)) return fallback(tf.Conv2DBackpropFilter, args);
     const filterShape = args.attrs!.filterShape as Shape4;
     const info = convInfo(x.shape as Shape4, filterShape, args.attrs!);
+    const route = routeOf(info);
+    if (route === null) return fallback(tf.Conv2DBackpropFilter, args);
+    const gradient = route === "im2col" ? convFilterGrad : shiftedFilterGrad;
     return produce(
       backendName,
       args.backend,
       filterShape,
       "float32",
       [x, dy],
-      (dw, xs, dys) =>
-        convFilterGrad(blas, xs as Float32Array, dys as Float32Array, info, dw as Float32Array),
+      (dw, xs, dys) => gradient(blas, xs as Float32Array, dys as Float32Array, info, dw as Float32Array),
     );
   }
 
   function input(args: KernelArgs): TensorInfo {
     const { dy, filter } = args.inputs as { dy: TensorInfo; filter: TensorInfo };
-    if (unsupported(args.attrs, dy, filter) || dy.shape[3] < MIN_BLAS_CHANNELS) {
-      return fallback(tf.Conv2DBackpropInput, args);
-    }
+    if (unsupported(args.attrs, dy, filter)) return fallback(tf.Conv2DBackpropInput, args);
     const inputShape = args.attrs!.inputShape as Shape4;
     const info = convInfo(inputShape, filter.shape as Shape4, args.attrs!);
+    const route = routeOf(info);
+    if (route === null) return fallback(tf.Conv2DBackpropInput, args);
+    const gradient = route === "im2col" ? convInputGrad : shiftedInputGrad;
     return produce(
       backendName,
       args.backend,
       inputShape,
       "float32",
       [dy, filter],
-      (dx, dys, ws) => convInputGrad(blas, dys as Float32Array, ws as Float32Array, info, dx as Float32Array),
+      (dx, dys, ws) => gradient(blas, dys as Float32Array, ws as Float32Array, info, dx as Float32Array),
     );
   }
 

@@ -19,6 +19,12 @@ export function maxPoolGradInto(
 ): void {
   const { batchSize, inHeight: h, inWidth: w, inChannels: c, outHeight, outWidth } = info;
   const fh = info.effectiveFilterHeight, fw = info.effectiveFilterWidth;
+  if (
+    fh === 2 && fw === 2 && info.strideHeight === 2 && info.strideWidth === 2 &&
+    info.padInfo.top === 0 && info.padInfo.left === 0
+  ) {
+    return maxPool2x2GradInto(x, dy, dx, info);
+  }
   const best = new Float32Array(c);
   const pos = new Int32Array(c);
   dx.fill(0);
@@ -45,6 +51,49 @@ export function maxPoolGradInto(
           }
         }
         for (let d = 0; d < c; d++) if (pos[d] >= 0) dx[pos[d]] += dy[o + d];
+      }
+    }
+  }
+}
+
+/**
+ * The 2x2 stride-2 pool without padding (the course CNN's two pools): windows don't overlap, so
+ * each input gets at most one output's gradient, written directly; same first-maximum rule.
+ */
+function maxPool2x2GradInto(
+  x: ArrayLike<number>,
+  dy: ArrayLike<number>,
+  dx: Float32Array,
+  info: tf.backend_util.Conv2DInfo,
+): void {
+  const { batchSize, inHeight: h, inWidth: w, inChannels: c, outHeight, outWidth } = info;
+  // Rows and columns no window covers (odd sizes) keep their zeros.
+  dx.fill(0);
+  const row = w * c;
+  let o = 0;
+  for (let b = 0; b < batchSize; b++) {
+    for (let yr = 0; yr < outHeight; yr++) {
+      let top = (b * h + 2 * yr) * row;
+      for (let yc = 0; yc < outWidth; yc++, top += 2 * c) {
+        for (let d = 0; d < c; d++, o++) {
+          // The window row-major, as the general loop visits it.
+          const p00 = top + d, p01 = p00 + c, p10 = p00 + row, p11 = p10 + c;
+          let best = -Infinity, at = -1;
+          if (x[p00] > best) {
+            best = x[p00];
+            at = p00;
+          }
+          if (x[p01] > best) {
+            best = x[p01];
+            at = p01;
+          }
+          if (x[p10] > best) {
+            best = x[p10];
+            at = p10;
+          }
+          if (x[p11] > best) at = p11;
+          if (at >= 0) dx[at] = dy[o];
+        }
       }
     }
   }
