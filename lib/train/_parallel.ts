@@ -155,7 +155,9 @@ export class ParallelTrainer {
    * the caller can prepare the next batch meanwhile.
    */
   async step(x: Float32Array, y: Float32Array, rows: number): Promise<number> {
-    await this.#applying;
+    // Posted without waiting for the previous Adam update to be acknowledged: each worker handles
+    // its requests in order, so it applies that update before this step, and it replies to this
+    // step (after which alone the shared average is rewritten) only once the update is done.
     const sizes = shardSizes(rows, this.#peers.length);
     const pixels = this.#size * this.#size * 3;
     let start = 0;
@@ -167,7 +169,7 @@ export class ParallelTrainer {
       const ys = y.slice(from * NUM_CLASSES, (from + n) * NUM_CLASSES);
       return this.#peers[k].call({ op: "step", x: xs, y: ys, rows: n }, [xs.buffer, ys.buffer]);
     });
-    const results = await Promise.all(replies);
+    const [results] = await Promise.all([Promise.all(replies), this.#applying]);
     // Fixed reduction order: worker 0, 1, ..., each weighted by its share of the batch.
     const average = this.#average;
     let loss = 0;

@@ -105,7 +105,9 @@ async function handle(request: Request): Promise<Omit<Reply, "id">> {
       const grads: tf.Tensor[] = [];
       let offset = 0;
       for (const v of variables) {
-        grads.push(tf.tensor(average.slice(offset, offset + v.size), v.shape, "float32"));
+        // A view, not a copy: the tensor is disposed before this request is answered, and the
+        // main thread rewrites the average only after the next step's reply.
+        grads.push(tf.tensor(average.subarray(offset, offset + v.size), v.shape, "float32"));
         offset += v.size;
       }
       try {
