@@ -95,6 +95,7 @@ export async function runExperiment(
     const summary = summarize(model);
     const trainBatches = Math.ceil(data.split.train.length / params.batchSize);
     let bar: ReturnType<StageContext<unknown>["progress"]> | null = null;
+    let epochImages = 0, epochSeconds = 0;
     const started = performance.now();
     const history = await train({
       model,
@@ -117,11 +118,17 @@ export async function runExperiment(
             `${name} epoch ${epoch}/${params.epochs}`,
             trainBatches,
           );
+          epochImages = 0;
+          epochSeconds = 0;
         },
         onBatchEnd(_epoch, batch, _batches, loss, imagesPerSecond) {
+          // The epoch's rate so far: one batch's rate jumps about, and the last batch is short.
+          const rows = Math.min(params.batchSize, data.split.train.length - batch * params.batchSize);
+          epochImages += rows;
+          epochSeconds += rows / imagesPerSecond;
           bar?.update(
             batch + 1,
-            `loss ${loss.toFixed(4)}  ${imagesPerSecond.toFixed(0)} img/s`,
+            `loss ${loss.toFixed(4)}  ${(epochImages / epochSeconds).toFixed(0)} img/s`,
           );
         },
         onEpochEnd(record) {

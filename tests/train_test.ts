@@ -5,7 +5,7 @@ import "@tensorflow/tfjs-backend-cpu";
 import type { Dataset } from "../lib/data/batches.ts";
 import { courseCnn } from "../lib/model/course_cnn.ts";
 import { type History, train } from "../lib/train/loop.ts";
-import { augmentDihedral, dihedral, rmse, rmsePerQuestion } from "../lib/train/metrics.ts";
+import { augmentDihedral, dihedral, dihedralChoices, rmse, rmsePerQuestion } from "../lib/train/metrics.ts";
 import { predict } from "../lib/train/predict.ts";
 import { runBatchNormFused, runFirstLayersUnfused } from "../lib/train/_fast_paths.ts";
 import { restoreStockKernels, useBackend } from "../lib/tf/backend.ts";
@@ -201,15 +201,26 @@ Deno.test("dihedral: 8 distinct transforms forming a group; augmentDihedral pick
   const once = dihedral(x, 1);
   const twice = dihedral(once, 1);
   assert.equal(Array.from(twice.dataSync()).join(","), all[2]);
-  const batch = tf.concat([x, tf.add(x, 100), tf.add(x, 200), tf.add(x, 300)]) as tf.Tensor4D;
-  const before = tf.memory().numTensors;
-  const augmented = augmentDihedral(batch, 11);
-  assert.equal(tf.memory().numTensors, before + 1);
-  const rows = augmented.arraySync().map((image) => image.flat(2));
-  rows.forEach((row, i) => assert.ok(all.includes(row.map((v) => v - 100 * i).join(",")), `image ${i}`));
-  const again = augmentDihedral(batch, 11);
-  assert.deepEqual(again.arraySync(), augmented.arraySync());
-  tf.dispose([x, once, twice, batch, augmented, again]);
+  tf.dispose([x, once, twice]);
+  // augmentDihedral on plain pixels: image i is exactly dihedral(image i, its drawn element).
+  const size = 5, rows = 12;
+  const pixels = Float32Array.from({ length: rows * size * size * 3 }, (_, i) => i);
+  const augmented = augmentDihedral(pixels, rows, size, 12345);
+  const ks = dihedralChoices(rows, 12345);
+  assert.ok(new Set(ks).size > 4, `the draws vary: ${ks}`);
+  const perImage = size * size * 3;
+  ks.forEach((k, i) => {
+    const image = tf.tensor4d(pixels.subarray(i * perImage, (i + 1) * perImage), [1, size, size, 3]);
+    const expected = dihedral(image, k);
+    assert.deepEqual(
+      augmented.subarray(i * perImage, (i + 1) * perImage),
+      expected.dataSync(),
+      `image ${i}, k ${k}`,
+    );
+    tf.dispose([image, expected]);
+  });
+  assert.deepEqual(augmentDihedral(pixels, rows, size, 12345), augmented, "same seed, same batch");
+  assert.throws(() => augmentDihedral(pixels, rows, size + 1, 12345), /is not 12 images of 6x6x3/);
 });
 
 Deno.test("rmse and rmsePerQuestion against a hand-worked example", () => {

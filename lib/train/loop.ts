@@ -60,8 +60,11 @@ export interface TrainOptions {
   batchSize: number;
   learningRate: number;
   seed: number;
-  /** Training-time augmentation of a [B, S, S, 3] batch; `stepSeed` comes from (seed, epoch, step). */
-  augment?: (x: tf.Tensor4D, stepSeed: number) => tf.Tensor4D;
+  /**
+   * Training-time augmentation of a batch of `rows` [S, S, 3] images (pixels in [0, 1]), returning
+   * new pixels of the same shape; `stepSeed` comes from (seed, epoch, step).
+   */
+  augment?: (x: Float32Array, rows: number, size: number, stepSeed: number) => Float32Array;
   /** Checkpoint after every epoch into `dir`, and resume from it when it exists. */
   checkpoint?: { dir: string };
   /**
@@ -236,11 +239,7 @@ export async function train(options: TrainOptions): Promise<History> {
         const { x, y } = fillBatch(dataset, order.slice(step * batchSize, (step + 1) * batchSize));
         const rows = y.length / NUM_CLASSES;
         if (!augment) return { x, y, rows };
-        const augmented = tf.tidy(() => {
-          const input = tf.tensor4d(x, [rows, dataset.size, dataset.size, 3]);
-          return augment(input, mixSeed(seed, epoch, step)).dataSync() as Float32Array;
-        });
-        return { x: augmented.slice(), y, rows };
+        return { x: augment(x, rows, dataset.size, mixSeed(seed, epoch, step)), y, rows };
       };
       let trainMs = 0;
       let lossSum = 0;
