@@ -194,6 +194,9 @@ export async function runGraph(
       }
       versions["tfjs-core"] = tfVersion;
       versions.backend = backend.name;
+      // The convolutions' library changes their rounding (and which algorithm runs).
+      const blas = backend.versions.blas;
+      if (blas !== undefined) versions.blas = blas.startsWith("none") ? "none" : blas;
     }
     const upstream = Object.fromEntries(
       stage.deps.map((d) => [d, outputs.get(d)!.key]),

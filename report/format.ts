@@ -48,18 +48,36 @@ export function table(id: string, caption: string, headers: Cell[], rows: Cell[]
   ].join("\n");
 }
 
-/** Numbers figures in the order they are made. */
+/** Stands for a figure's number until {@link numberFigures} numbers them in document order. */
+const FIGURE_NUMBER = "<!--figure-number-->";
+
+/** Makes figures whose numbers follow the order they appear in, not the order they are made. */
 export class FigureCounter {
-  #n = 0;
   /** A figure around inline SVG (or other trusted HTML) with a numbered caption. */
   figure(id: string, content: string, caption: string, kind: "chart" | "galaxies" = "chart"): string {
-    this.#n++;
     const svg = content.replace(/^<\?xml[^>]*>\s*/, "");
     return [
       `<figure class="figure ${kind}" id="${id}">`,
       svg,
-      `<figcaption><strong>Figure ${this.#n}.</strong> ${escapeHtml(caption)}</figcaption>`,
+      `<figcaption><strong>Figure ${FIGURE_NUMBER}.</strong> ${escapeHtml(caption)}</figcaption>`,
       `</figure>`,
     ].join("\n");
   }
+}
+
+/**
+ * Numbers the figures of a rendered document 1, 2, ... in the order they appear.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { FigureCounter, numberFigures } from "./format.ts";
+ * const figures = new FigureCounter();
+ * const [a, b] = [figures.figure("a", "", "A"), figures.figure("b", "", "B")];
+ * assert.match(numberFigures(b + a), /Figure 1\.<\/strong> B[^]*Figure 2\.<\/strong> A/);
+ * ```
+ */
+export function numberFigures(html: string): string {
+  let n = 0;
+  return html.replaceAll(FIGURE_NUMBER, () => String(++n));
 }

@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { fillTemplate } from "./template.ts";
 import { createMarkdown, tableOfContents } from "./markdown.ts";
 import type { ReportModel } from "./model.ts";
+import { numberFigures } from "./format.ts";
 
 /** The step templates in report order; the frame and stylesheet wrap them. */
 export const SECTION_TEMPLATES = [
@@ -29,7 +30,7 @@ export async function renderHtml(model: ReportModel, templatesDir: string): Prom
     const source = await Deno.readTextFile(join(templatesDir, name));
     sections.push(md.render(fillTemplate(source, model, name)));
   }
-  const body = sections.join("\n");
+  const body = numberFigures(sections.join("\n"));
   const frame = await Deno.readTextFile(join(templatesDir, "frame.html"));
   const css = await Deno.readTextFile(join(templatesDir, "report.css"));
   return fillTemplate(frame, {
