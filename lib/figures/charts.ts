@@ -151,6 +151,11 @@ export function perQuestionSpec(
   };
 }
 
+/** The distinct class ids of `rows` in the order they first appear. */
+function inOrder(rows: { classId: string }[]): string[] {
+  return [...new Set(rows.map((r) => r.classId))];
+}
+
 /** Small multiples: the distribution of each class's probabilities. */
 export function distributionsSpec(
   rows: { classId: string; bin: number; share: number }[],
@@ -162,7 +167,8 @@ export function distributionsSpec(
     facet: {
       field: "classId",
       type: "nominal",
-      sort: null,
+      // The decision tree's order (Class1.1 ... Class11.6); `sort: null` still sorts as text.
+      sort: inOrder(rows),
       title: null,
       header: { labelFontSize: 10 },
     },
@@ -201,7 +207,7 @@ export function predictedVsTrueSpec(
   return {
     title,
     data: { values: rows },
-    facet: { field: "classId", type: "nominal", sort: null, title: null },
+    facet: { field: "classId", type: "nominal", sort: inOrder(rows), title: null },
     columns: 4,
     spec: {
       width: 120,
