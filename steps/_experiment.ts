@@ -15,7 +15,6 @@ import { predict } from "../lib/train/predict.ts";
 import { augmentDihedral, rmse, rmsePerQuestion } from "../lib/train/metrics.ts";
 import type { PackedDataset } from "../lib/data/packed.ts";
 import { pickRows } from "../lib/eval/baselines.ts";
-import { chartSvg, lossCurveSpec } from "../lib/figures/charts.ts";
 import { type ExperimentName, EXPERIMENTS } from "../lib/experiments.ts";
 
 /** Training settings shared by every experiment of a run. */
@@ -67,12 +66,14 @@ export interface ExperimentResult {
   backend: string;
   /** Which backend ran, why, and why the ones before it were skipped. */
   backendChoice: BackendInfo | null;
-  /** Files, relative to the stage folder. */
+  /**
+   * Files, relative to the stage folder. The loss curves are drawn by the report from the history,
+   * so that editing a chart never retrains a model.
+   */
   files: {
     model: string;
     history: string;
     testPredictions: string;
-    lossCurve: string;
   };
 }
 
@@ -166,7 +167,6 @@ export async function runExperiment(
       model: `${name}/model`,
       history: `${name}/history.json`,
       testPredictions: `${name}/test_predictions.f32`,
-      lossCurve: `${name}/loss_curve.svg`,
     };
     await Deno.writeTextFile(
       join(ctx.dir, files.history),
@@ -175,26 +175,6 @@ export async function runExperiment(
     await Deno.writeFile(
       join(ctx.dir, files.testPredictions),
       new Uint8Array(predTest.buffer),
-    );
-    const rows = history.epochs.flatMap((e) => [
-      {
-        model: experiment.title,
-        epoch: e.epoch,
-        split: "train",
-        loss: e.trainLoss,
-      },
-      ...(e.testLoss === null ? [] : [{
-        model: experiment.title,
-        epoch: e.epoch,
-        split: "test",
-        loss: e.testLoss,
-      }]),
-    ]);
-    await Deno.writeTextFile(
-      join(ctx.dir, files.lossCurve),
-      await chartSvg(
-        lossCurveSpec(rows, `${experiment.title}: loss per epoch`),
-      ),
     );
     // The checkpoint only serves a resumed run; the finished model is saved above.
     await Deno.remove(join(dir, "checkpoint"), { recursive: true }).catch(
