@@ -57,6 +57,16 @@ export const EXPERIMENTS = {
     why: "Ablation: the rotation/flip augmentation and test-time averaging alone, on the course CNN.",
     cpuDefault: true,
   },
+  dropout: {
+    title: "Course CNN + dropout",
+    model: "cnn",
+    modelOptions: { dropout: 0.5 },
+    augment: false,
+    tta: false,
+    why:
+      "Ablation: dropout (rate 0.5) before the two hidden dense layers, which hold 99% of the course CNN's weights: each step trains a random half of their inputs, so no unit can rely on a few others, a regulariser against overfitting the training galaxies.",
+    cpuDefault: true,
+  },
   deeper: {
     title: "Deeper plain CNN",
     model: "constrained",

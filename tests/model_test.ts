@@ -119,7 +119,12 @@ for (const activation of ["softplus", "relu"] as const) {
 Deno.test("save/load round trip gives identical predictions, custom layer included", async () => {
   const dir = await Deno.makeTempDir();
   try {
-    for (const model of [courseCnn({ seed: 2, inputSize: 16 }), constrainedCnn({ seed: 2, inputSize: 16 })]) {
+    const models = [
+      courseCnn({ seed: 2, inputSize: 16 }),
+      constrainedCnn({ seed: 2, inputSize: 16 }),
+      courseCnn({ seed: 2, inputSize: 16, dropout: 0.5 }),
+    ];
+    for (const model of models) {
       const x = randomImages(2, 16);
       const before = model.predict(x) as tf.Tensor;
       await saveModel(model, `${dir}/${model.name}`, { seed: 2 });

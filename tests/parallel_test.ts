@@ -13,6 +13,7 @@ import type { Dataset } from "../lib/data/batches.ts";
 import { type History, train } from "../lib/train/loop.ts";
 import { ParallelTrainer, shardSizes } from "../lib/train/_parallel.ts";
 import { augmentDihedral } from "../lib/train/metrics.ts";
+import { seededDropout } from "../lib/model/seeded_dropout.ts";
 
 await useBackend("cpu", { fastKernels: true });
 
@@ -32,8 +33,11 @@ function toyDataset(count: number): Dataset {
   return { images, labels, count, size: SIZE };
 }
 
-/** Two convolutions (the first reads the input, stride 2 for the second), optional BatchNorm. */
-function toyModel(seed: number, batchNorm: boolean): tfl.LayersModel {
+/**
+ * Two convolutions (the first reads the input, stride 2 for the second), optional BatchNorm and
+ * dropout before the dense layer.
+ */
+function toyModel(seed: number, batchNorm: boolean, dropout = 0): tfl.LayersModel {
   const input = tfl.input({ shape: [SIZE, SIZE, 3] });
   let x = tfl.layers.zeroPadding2d({ padding: 1 }).apply(input);
   x = tfl.layers.conv2d({
@@ -52,6 +56,7 @@ function toyModel(seed: number, batchNorm: boolean): tfl.LayersModel {
     kernelInitializer: tfl.initializers.glorotUniform({ seed: seed + 1 }),
   }).apply(x); // [B, 4, 4, 6]
   x = tfl.layers.flatten().apply(x);
+  if (dropout > 0) x = seededDropout({ name: "drop", rate: dropout }).apply(x);
   const y = tfl.layers.dense({
     units: 37,
     activation: "sigmoid",
@@ -69,8 +74,13 @@ const data = {
 const curve = (h: History) => h.epochs.flatMap((e) => [e.trainLoss, e.testLoss!, e.runningLoss ?? 0]);
 const weights = (model: tfl.LayersModel) => model.getWeights().map((t) => Float32Array.from(t.dataSync()));
 
-async function run(workers: number, batchNorm: boolean, extra: Partial<Parameters<typeof train>[0]> = {}) {
-  const model = toyModel(3, batchNorm);
+async function run(
+  workers: number,
+  batchNorm: boolean,
+  extra: Partial<Parameters<typeof train>[0]> = {},
+  dropout = 0,
+) {
+  const model = toyModel(3, batchNorm, dropout);
   const history = await train({
     model,
     data,
@@ -147,6 +157,13 @@ Deno.test("workers: with BatchNorm, resuming equals an uninterrupted run bit for
   }
 });
 
+Deno.test("workers: dropout masks are drawn per shard and step, the same on every rerun", async () => {
+  const plain = await run(2, true);
+  const a = await run(2, true, {}, 0.5);
+  assert.notDeepEqual(a.curve, plain.curve);
+  assert.deepEqual(await run(2, true, {}, 0.5), a);
+});
+
 Deno.test("workers: replicas keep identical weights; a worker's error reaches the caller", async () => {
   const model = toyModel(5, true);
   const trainer = await ParallelTrainer.start(model, {
@@ -162,12 +179,12 @@ Deno.test("workers: replicas keep identical weights; a worker's error reaches th
     const pixels = SIZE * SIZE * 3;
     for (const rows of [16, 3, 1]) {
       const x = Float32Array.from(dataset.images.subarray(0, rows * pixels), (v) => v / 255);
-      const loss = await trainer.step(x, dataset.labels.slice(0, rows * 37), rows);
+      const loss = await trainer.step(x, dataset.labels.slice(0, rows * 37), rows, rows);
       assert.ok(Number.isFinite(loss) && loss > 0);
     }
     const [w0, w1] = await trainer.replicaWeights();
     assert.deepEqual(w1, w0);
-    await assert.rejects(trainer.step(new Float32Array(5), new Float32Array(37), 1), /trainer worker 0: /);
+    await assert.rejects(trainer.step(new Float32Array(5), new Float32Array(37), 1, 0), /trainer worker 0: /);
   } finally {
     trainer.dispose();
     model.dispose();

@@ -4,6 +4,7 @@ import * as tfl from "@tensorflow/tfjs-layers";
 import "@tensorflow/tfjs-backend-cpu";
 import type { Dataset } from "../lib/data/batches.ts";
 import { courseCnn } from "../lib/model/course_cnn.ts";
+import { seededDropout } from "../lib/model/seeded_dropout.ts";
 import { type History, train } from "../lib/train/loop.ts";
 import { augmentDihedral, dihedral, dihedralChoices, rmse, rmsePerQuestion } from "../lib/train/metrics.ts";
 import { predict } from "../lib/train/predict.ts";
@@ -33,8 +34,11 @@ function toyDataset(count: number, seed = 1): Dataset {
   return { images, labels, count, size: SIZE };
 }
 
-/** A small model with a conv, BatchNorm and dense layer: everything the loop must handle. */
-function toyModel(seed: number): tfl.LayersModel {
+/**
+ * A small model with a conv, BatchNorm and dense layer: everything the loop must handle; with
+ * `dropout`, step-seeded dropout before the dense layer (the same weights either way).
+ */
+function toyModel(seed: number, dropout = 0): tfl.LayersModel {
   const input = tfl.input({ shape: [SIZE, SIZE, 3] });
   let x = tfl.layers.conv2d({
     name: "conv",
@@ -45,6 +49,7 @@ function toyModel(seed: number): tfl.LayersModel {
   x = tfl.layers.batchNormalization({ name: "bn", momentum: 0.9 }).apply(x);
   x = tfl.layers.reLU().apply(x);
   x = tfl.layers.flatten().apply(x); // [B, 144]
+  if (dropout > 0) x = seededDropout({ name: "drop", rate: dropout }).apply(x);
   const y = tfl.layers.dense({
     units: 37,
     activation: "sigmoid",
@@ -151,6 +156,40 @@ Deno.test("train: resuming from the epoch-1 checkpoint equals an uninterrupted r
     );
     straight.dispose();
     resumed.dispose();
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("train with dropout: masks change every step, yet runs repeat and resume bit for bit", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const options = { data, batchSize: 8, learningRate: 0.01, seed: 9, workers: 1 };
+    const run = async (dropout: number, epochs: number, checkpoint?: { dir: string }) => {
+      const model = toyModel(9, dropout);
+      const history = await train({ ...options, model, epochs, checkpoint });
+      const w = weights(model);
+      model.dispose();
+      return { losses: losses(history), w };
+    };
+    const plain = await run(0, 2);
+    const a = await run(0.5, 2);
+    assert.deepEqual(a.losses[0], plain.losses[0], "no dropout at inference: the same untrained model");
+    assert.notEqual(a.losses[1].runningLoss, plain.losses[1].runningLoss, "dropout acts in training");
+    assert.deepEqual(await run(0.5, 2), a, "same seed, same masks");
+    await run(0.5, 1, { dir });
+    assert.deepEqual(await run(0.5, 2, { dir }), a, "resumed from epoch 1");
+    // The masks are a function of the step: a model applied twice with one seed drops the same
+    // units, with another seed others.
+    const model = toyModel(9, 0.5);
+    const x = tf.randomUniform([4, SIZE, SIZE, 3], 0, 1, "float32", 8);
+    const out = (dropoutSeed: number) =>
+      Array.from((model.apply(x, { training: true, dropoutSeed }) as tf.Tensor).dataSync());
+    assert.deepEqual(out(1), out(1));
+    assert.notDeepEqual(out(1), out(2));
+    assert.throws(() => model.apply(x, { training: true }), /needs an integer dropoutSeed/);
+    tf.dispose(x);
+    model.dispose();
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

@@ -9,6 +9,7 @@ import * as tfl from "@tensorflow/tfjs-layers";
 import { NUM_CLASSES } from "../classes.ts";
 import { batchNorm, checkPositiveInt, torchBias, torchKernel } from "./_init.ts";
 import { decisionTreeOutput, type DecisionTreeOutputArgs } from "./decision_tree_output.ts";
+import { seededDropout } from "./seeded_dropout.ts";
 
 /** Options of {@link courseCnn}. */
 export interface CourseCnnOptions {
@@ -22,6 +23,11 @@ export interface CourseCnnOptions {
    */
   output?: "sigmoid" | "tree";
   tree?: DecisionTreeOutputArgs;
+  /**
+   * Dropout rate before each of the two hidden dense layers (0, the course's model, leaves them
+   * out); masks are seeded per training step (see {@link seededDropout}).
+   */
+  dropout?: number;
 }
 
 /**
@@ -38,7 +44,7 @@ export interface CourseCnnOptions {
  * ```
  */
 export function courseCnn(
-  { inputSize = 64, seed, output = "sigmoid", tree }: CourseCnnOptions,
+  { inputSize = 64, seed, output = "sigmoid", tree, dropout = 0 }: CourseCnnOptions,
 ): tfl.LayersModel {
   checkPositiveInt("courseCnn inputSize", inputSize, 16);
   const conv = (name: string, filters: number, inChannels: number) =>
@@ -77,7 +83,9 @@ export function courseCnn(
   x = tfl.layers.maxPooling2d({ name: "pool2", poolSize: 2 }).apply(x); // [B, 17, 17, 16]
   x = tfl.layers.flatten({ name: "flatten" }).apply(x) as tfl.SymbolicTensor; // [B, 4624]
   const flat = x.shape[1] as number;
+  if (dropout > 0) x = seededDropout({ name: "drop1", rate: dropout }).apply(x) as tfl.SymbolicTensor;
   x = dense("fc1", 120, flat, "relu").apply(x); // [B, 120]
+  if (dropout > 0) x = seededDropout({ name: "drop2", rate: dropout }).apply(x) as tfl.SymbolicTensor;
   x = dense("fc2", 84, 120, "relu").apply(x); // [B, 84]
   let y: tfl.SymbolicTensor;
   if (output === "tree") {
@@ -89,7 +97,7 @@ export function courseCnn(
     y = dense("fc3", NUM_CLASSES, 84, "sigmoid").apply(x) as tfl.SymbolicTensor; // [B, 37]
   }
   return tfl.model({
-    name: output === "tree" ? "course_cnn_tree" : "course_cnn",
+    name: `course_cnn${output === "tree" ? "_tree" : ""}${dropout > 0 ? "_dropout" : ""}`,
     inputs: input,
     outputs: y,
   });

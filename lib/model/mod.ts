@@ -17,6 +17,7 @@ export {
   decisionTreeOutput,
   type DecisionTreeOutputArgs,
 } from "./decision_tree_output.ts";
+export { SeededDropout, seededDropout, type SeededDropoutArgs } from "./seeded_dropout.ts";
 export { type LayerSummary, type ModelSummary, summarize } from "./summary.ts";
 export { fileHandler, loadModel, saveModel } from "./io.ts";
 

@@ -19,6 +19,7 @@ import type * as tfl from "@tensorflow/tfjs-layers";
 import { NUM_CLASSES } from "../classes.ts";
 import { type Dataset, fillBatch } from "../data/batches.ts";
 import type { AdamState } from "./adam.ts";
+import { mixSeed } from "./rng.ts";
 import type { Reply, Request } from "./_protocol.ts";
 // Type-only, so nothing runs here; it makes the worker's source part of the stages' cache keys,
 // which follow imports (the worker itself is started from a URL).
@@ -154,7 +155,7 @@ export class ParallelTrainer {
    * whole batch (shard losses weighted by shard size). The Adam update is posted, not awaited, so
    * the caller can prepare the next batch meanwhile.
    */
-  async step(x: Float32Array, y: Float32Array, rows: number): Promise<number> {
+  async step(x: Float32Array, y: Float32Array, rows: number, dropoutSeed: number): Promise<number> {
     // Posted without waiting for the previous Adam update to be acknowledged: each worker handles
     // its requests in order, so it applies that update before this step, and it replies to this
     // step (after which alone the shared average is rewritten) only once the update is done.
@@ -167,7 +168,12 @@ export class ParallelTrainer {
       if (n === 0) return Promise.resolve(null);
       const xs = x.slice(from * pixels, (from + n) * pixels);
       const ys = y.slice(from * NUM_CLASSES, (from + n) * NUM_CLASSES);
-      return this.#peers[k].call({ op: "step", x: xs, y: ys, rows: n }, [xs.buffer, ys.buffer]);
+      // Each shard draws its own dropout masks.
+      const seed = mixSeed(dropoutSeed, k);
+      return this.#peers[k].call({ op: "step", x: xs, y: ys, rows: n, dropoutSeed: seed }, [
+        xs.buffer,
+        ys.buffer,
+      ]);
     });
     const [results] = await Promise.all([Promise.all(replies), this.#applying]);
     // Fixed reduction order: worker 0, 1, ..., each weighted by its share of the batch.

@@ -29,7 +29,7 @@ export type Request =
       average: SharedArrayBuffer;
     }
     /** Loss and gradients of a shard of `rows` images ([rows, S, S, 3] and [rows, 37]). */
-    | { op: "step"; x: Float32Array; y: Float32Array; rows: number }
+    | { op: "step"; x: Float32Array; y: Float32Array; rows: number; dropoutSeed: number }
     /** One Adam update with the averaged gradients. */
     | { op: "apply" }
     /** Sum of squared errors of a batch in inference mode. */

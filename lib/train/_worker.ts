@@ -85,7 +85,7 @@ async function handle(request: Request): Promise<Omit<Reply, "id">> {
       try {
         const loss = tf.tidy(() => {
           const { value, grads: g } = tf.variableGrads(() => {
-            const pred = model.apply(x, { training: true }) as tf.Tensor; // [b, 37]
+            const pred = model.apply(x, { training: true, dropoutSeed: request.dropoutSeed }) as tf.Tensor; // [b, 37]
             return tf.mean(tf.squaredDifference(pred, y));
           }, variables);
           let offset = 0;

@@ -118,6 +118,9 @@ export function evaluateMse(
   return sum / (indices.length * NUM_CLASSES);
 }
 
+/** Mixed into each step's seed for dropout masks, so they never repeat the augmentation's draws. */
+const DROPOUT_STREAM = 0xd70;
+
 /** A cheap fingerprint of an index list for the checkpoint's run identity. */
 function indexHash(indices: ArrayLike<number>): string {
   let h = 0x811c9dc5;
@@ -248,7 +251,7 @@ export async function train(options: TrainOptions): Promise<History> {
       let stepStart = clock();
       for (let step = 0; step < steps; step++) {
         const { x, y, rows } = next;
-        const pending = engine.step(x, y, rows);
+        const pending = engine.step(x, y, rows, mixSeed(seed, epoch, step, DROPOUT_STREAM));
         if (step + 1 < steps) next = prepare(step + 1);
         const loss = await pending;
         const now = clock();
@@ -301,13 +304,13 @@ class LocalTrainer {
     this.#restore = useTrainingFastPaths(model);
   }
 
-  step(x: Float32Array, y: Float32Array, rows: number): Promise<number> {
+  step(x: Float32Array, y: Float32Array, rows: number, dropoutSeed: number): Promise<number> {
     const size = Math.round(Math.sqrt(x.length / rows / 3));
     const lossTensor = tf.tidy(() => {
       const input = tf.tensor4d(x, [rows, size, size, 3]);
       const target = tf.tensor2d(y, [rows, NUM_CLASSES]);
       const { value, grads } = tf.variableGrads(() => {
-        const pred = this.#model.apply(input, { training: true }) as tf.Tensor; // [B, 37]
+        const pred = this.#model.apply(input, { training: true, dropoutSeed }) as tf.Tensor; // [B, 37]
         return tf.mean(tf.squaredDifference(pred, target));
       }, this.#variables);
       this.#adam.apply(this.#variables.map((v) => grads[v.name]));
