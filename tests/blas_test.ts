@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs-core";
 import "@tensorflow/tfjs-layers"; // the gradient functions
-import { blasStatus, loadBlas, type Sgemm } from "../lib/tf/blas.ts";
+import { type Blas, blasStatus, loadBlas, type Sgemm } from "../lib/tf/blas.ts";
 import { isFastKernel, useBackend, usesBlas } from "../lib/tf/backend.ts";
 import {
   convFilterGrad,
@@ -67,6 +67,35 @@ function stockResults(c: Case, dilation = 1) {
   });
 }
 
+/** One way of computing a convolution and both its gradients (im2col or shifted products). */
+interface ConvImpl {
+  forward: typeof convForward;
+  filterGrad: typeof convFilterGrad;
+  inputGrad: typeof convInputGrad;
+}
+
+/**
+ * Checks `impl` against the stock kernels on case `c`, with `lib` as the BLAS of the forward pass
+ * (a counting wrapper, say). Outputs start as NaN: every function must overwrite, never
+ * accumulate into, its output.
+ */
+function checkCase(c: Case, impl: ConvImpl, lib: Blas = blas!): void {
+  const expected = stockResults(c);
+  const info = infoOf(c);
+  const x = values(c.batch * c.h * c.w * c.inC, 1);
+  const w = values(c.k * c.k * c.inC * c.outC, 2);
+  const dy = values(info.outShape.reduce((a, b) => a * b, 1), 3);
+  const y = new Float32Array(expected.y.length).fill(NaN);
+  const dw = new Float32Array(expected.dw!.length).fill(NaN);
+  const dx = new Float32Array(expected.dx!.length).fill(NaN);
+  impl.forward(lib, x, w, info, y);
+  impl.filterGrad(blas!, x, dy, info, dw);
+  impl.inputGrad(blas!, dy, w, info, dx);
+  assertClose(y, expected.y, `forward ${describe(c)}`);
+  assertClose(dw, expected.dw!, `filter grad ${describe(c)}`);
+  assertClose(dx, expected.dx!, `input grad ${describe(c)}`);
+}
+
 Deno.test({
   name: "im2col + sgemm convolution, filter and input gradients match stock cpu on every case",
   ignore,
@@ -79,23 +108,8 @@ Deno.test({
       { batch: 2, h: 30, w: 30, inC: 3, outC: 8, k: 7, stride: 2, pad: "same" as const },
       { batch: 2, h: 9, w: 9, inC: 33, outC: 4, k: 1, stride: 1, pad: "valid" as const }, // pointwise
     ];
-    for (const c of all) {
-      const expected = stockResults(c);
-      const info = infoOf(c);
-      const x = values(c.batch * c.h * c.w * c.inC, 1);
-      const w = values(c.k * c.k * c.inC * c.outC, 2);
-      const dy = values(info.outShape.reduce((a, b) => a * b, 1), 3);
-      // Garbage in the outputs: every kernel must overwrite, never accumulate into, its output.
-      const y = new Float32Array(expected.y.length).fill(NaN);
-      const dw = new Float32Array(expected.dw!.length).fill(NaN);
-      const dx = new Float32Array(expected.dx!.length).fill(NaN);
-      convForward(blas!, x, w, info, y);
-      convFilterGrad(blas!, x, dy, info, dw);
-      convInputGrad(blas!, dy, w, info, dx);
-      assertClose(y, expected.y, `forward ${describe(c)}`);
-      assertClose(dw, expected.dw!, `filter grad ${describe(c)}`);
-      assertClose(dx, expected.dx!, `input grad ${describe(c)}`);
-    }
+    const im2col = { forward: convForward, filterGrad: convFilterGrad, inputGrad: convInputGrad };
+    for (const c of all) checkCase(c, im2col);
     // Dilated forward convolutions (tfjs-layers allows them; gradients require dilation 1).
     for (const c of cases().filter((c) => c.stride === 1 && c.k > 1)) {
       const expected = stockResults({ ...c, h: c.h + 2 * c.k, w: c.w + 2 * c.k }, 2);
@@ -130,28 +144,13 @@ Deno.test({
       { batch: 8, h: 36, w: 36, inC: 64, outC: 2, k: 3, stride: 1, pad: [[0, 0], [2, 0], [1, 3], [0, 0]] },
     ] as Case[];
     let chunks = 0;
+    const shifted = { forward: shiftedForward, filterGrad: shiftedFilterGrad, inputGrad: shiftedInputGrad };
     for (const c of all) {
-      const info = infoOf(c);
-      assert.ok(isShiftable(info), describe(c));
-      const expected = stockResults(c);
-      const x = values(c.batch * c.h * c.w * c.inC, 1);
-      const w = values(c.k * c.k * c.inC * c.outC, 2);
-      const dy = values(info.outShape.reduce((a, b) => a * b, 1), 3);
-      const y = new Float32Array(expected.y.length).fill(NaN);
-      const dw = new Float32Array(expected.dw!.length).fill(NaN);
-      const dx = new Float32Array(expected.dx!.length).fill(NaN);
+      assert.ok(isShiftable(infoOf(c)), describe(c));
       let calls = 0;
-      const counting = {
-        ...blas!,
-        sgemm: (...a: Parameters<Sgemm>) => (calls++, blas!.sgemm(...a)),
-      };
-      shiftedForward(counting, x, w, info, y);
+      const counting = { ...blas!, sgemm: (...a: Parameters<Sgemm>) => (calls++, blas!.sgemm(...a)) };
+      checkCase(c, shifted, counting);
       chunks = Math.max(chunks, calls / c.k);
-      shiftedFilterGrad(blas!, x, dy, info, dw);
-      shiftedInputGrad(blas!, dy, w, info, dx);
-      assertClose(y, expected.y, `forward ${describe(c)}`);
-      assertClose(dw, expected.dw!, `filter grad ${describe(c)}`);
-      assertClose(dx, expected.dx!, `input grad ${describe(c)}`);
     }
     assert.ok(chunks > 6, `some case makes several product calls per filter row (${chunks})`);
     assert.ok(!isShiftable(infoOf({ ...all[0], stride: 2 })) && !isShiftable(infoOf(all[0], 2)));

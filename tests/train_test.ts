@@ -279,24 +279,30 @@ Deno.test("rmse and rmsePerQuestion against a hand-worked example", () => {
   assert.throws(() => rmse(new Float32Array(37), new Float32Array(74)), /equal, non-empty/);
 });
 
+/** The MSE gradients of one training-mode step of `model`, and the kernels that step ran. */
+async function profiledGradients(model: tfl.LayersModel, x: tf.Tensor, y: tf.Tensor) {
+  const variables = model.trainableWeights.map((w) => w.read() as tf.Variable);
+  let grads: Float32Array[] = [];
+  const info = await tf.profile(() => {
+    grads = tf.tidy(() => {
+      const { value, grads: g } = tf.variableGrads(
+        () => tf.mean(tf.squaredDifference(model.apply(x, { training: true }) as tf.Tensor, y)),
+        variables,
+      );
+      value.dispose();
+      return variables.map((v) => g[v.name].dataSync() as Float32Array);
+    });
+  });
+  return { grads, kernels: info.kernels.map((k) => k.name) };
+}
+
 Deno.test("the input-reading convolution skips its useless input gradient, same gradients", async () => {
   const model = toyModel(2);
-  const variables = model.trainableWeights.map((w) => w.read() as tf.Variable);
   const x = tf.randomUniform([4, SIZE, SIZE, 3], 0, 1, "float32", 1);
   const y = tf.randomUniform([4, 37], 0, 1, "float32", 2);
   const step = async () => {
-    let grads: Float32Array[] = [];
-    const info = await tf.profile(() => {
-      grads = tf.tidy(() => {
-        const { value, grads: g } = tf.variableGrads(
-          () => tf.mean(tf.squaredDifference(model.apply(x, { training: true }) as tf.Tensor, y)),
-          variables,
-        );
-        value.dispose();
-        return variables.map((v) => g[v.name].dataSync() as Float32Array);
-      });
-    });
-    return { grads, inputGrads: info.kernels.filter((k) => k.name === tf.Conv2DBackpropInput).length };
+    const { grads, kernels } = await profiledGradients(model, x, y);
+    return { grads, inputGrads: kernels.filter((k) => k === tf.Conv2DBackpropInput).length };
   };
   const fused = await step();
   assert.equal(fused.inputGrads, 1, "tfjs-layers' fused conv computes the input gradient");
@@ -323,19 +329,8 @@ Deno.test("BatchNorm through our training kernel: same gradients and moving stat
       const model = toyModel(5);
       const initial = weights(model);
       const undo = fused ? runBatchNormFused(model) : () => {};
-      const variables = model.trainableWeights.map((w) => w.read() as tf.Variable);
-      let grads: Float32Array[] = [];
-      const info = await tf.profile(() => {
-        grads = tf.tidy(() => {
-          const { value, grads: g } = tf.variableGrads(
-            () => tf.mean(tf.squaredDifference(model.apply(x, { training: true }) as tf.Tensor, y)),
-            variables,
-          );
-          value.dispose();
-          return variables.map((v) => g[v.name].dataSync() as Float32Array);
-        });
-      });
-      const kernels = new Set(info.kernels.map((k) => k.name));
+      const profiled = await profiledGradients(model, x, y);
+      const grads = profiled.grads, kernels = new Set(profiled.kernels);
       const result = {
         grads,
         kernels,
