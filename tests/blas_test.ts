@@ -9,17 +9,13 @@ import "@tensorflow/tfjs-layers"; // the gradient functions
 import { type Blas, blasStatus, loadBlas, type Sgemm } from "../lib/tf/blas.ts";
 import { isFastKernel, useBackend, usesBlas } from "../lib/tf/backend.ts";
 import {
-  convFilterGrad,
   convForward,
-  convInputGrad,
+  type ConvImplementation,
+  IM2COL,
   MIN_BLAS_CHANNELS,
+  SHIFTED,
 } from "../lib/tf/kernels/conv_blas.ts";
-import {
-  isShiftable,
-  shiftedFilterGrad,
-  shiftedForward,
-  shiftedInputGrad,
-} from "../lib/tf/kernels/conv_shifted.ts";
+import { isShiftable } from "../lib/tf/kernels/conv_shifted.ts";
 import { assertClose, type Case, cases, describe, outSize, values } from "./_conv_cases.ts";
 
 const blas = loadBlas();
@@ -67,19 +63,12 @@ function stockResults(c: Case, dilation = 1) {
   });
 }
 
-/** One way of computing a convolution and both its gradients (im2col or shifted products). */
-interface ConvImpl {
-  forward: typeof convForward;
-  filterGrad: typeof convFilterGrad;
-  inputGrad: typeof convInputGrad;
-}
-
 /**
  * Checks `impl` against the stock kernels on case `c`, with `lib` as the BLAS of the forward pass
  * (a counting wrapper, say). Outputs start as NaN: every function must overwrite, never
  * accumulate into, its output.
  */
-function checkCase(c: Case, impl: ConvImpl, lib: Blas = blas!): void {
+function checkCase(c: Case, impl: ConvImplementation, lib: Blas = blas!): void {
   const expected = stockResults(c);
   const info = infoOf(c);
   const x = values(c.batch * c.h * c.w * c.inC, 1);
@@ -108,8 +97,7 @@ Deno.test({
       { batch: 2, h: 30, w: 30, inC: 3, outC: 8, k: 7, stride: 2, pad: "same" as const },
       { batch: 2, h: 9, w: 9, inC: 33, outC: 4, k: 1, stride: 1, pad: "valid" as const }, // pointwise
     ];
-    const im2col = { forward: convForward, filterGrad: convFilterGrad, inputGrad: convInputGrad };
-    for (const c of all) checkCase(c, im2col);
+    for (const c of all) checkCase(c, IM2COL);
     // Dilated forward convolutions (tfjs-layers allows them; gradients require dilation 1).
     for (const c of cases().filter((c) => c.stride === 1 && c.k > 1)) {
       const expected = stockResults({ ...c, h: c.h + 2 * c.k, w: c.w + 2 * c.k }, 2);
@@ -144,12 +132,11 @@ Deno.test({
       { batch: 8, h: 36, w: 36, inC: 64, outC: 2, k: 3, stride: 1, pad: [[0, 0], [2, 0], [1, 3], [0, 0]] },
     ] as Case[];
     let chunks = 0;
-    const shifted = { forward: shiftedForward, filterGrad: shiftedFilterGrad, inputGrad: shiftedInputGrad };
     for (const c of all) {
       assert.ok(isShiftable(infoOf(c)), describe(c));
       let calls = 0;
       const counting = { ...blas!, sgemm: (...a: Parameters<Sgemm>) => (calls++, blas!.sgemm(...a)) };
-      checkCase(c, shifted, counting);
+      checkCase(c, SHIFTED, counting);
       chunks = Math.max(chunks, calls / c.k);
     }
     assert.ok(chunks > 6, `some case makes several product calls per filter row (${chunks})`);

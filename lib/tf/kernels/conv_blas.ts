@@ -202,10 +202,30 @@ function unsupported(attrs: tf.NamedAttrMap | undefined, ...tensors: (TensorInfo
  */
 export const MIN_BLAS_CHANNELS = 32;
 
+/** A convolution and both its gradients, as one of the two BLAS methods computes them. */
+export interface ConvImplementation {
+  forward: typeof convForward;
+  filterGrad: typeof convFilterGrad;
+  inputGrad: typeof convInputGrad;
+}
+
+/** im2col + sgemm. */
+export const IM2COL: ConvImplementation = {
+  forward: convForward,
+  filterGrad: convFilterGrad,
+  inputGrad: convInputGrad,
+};
+/** Shifted products (`conv_shifted.ts`), stride 1 only. */
+export const SHIFTED: ConvImplementation = {
+  forward: shiftedForward,
+  filterGrad: shiftedFilterGrad,
+  inputGrad: shiftedInputGrad,
+};
+
 /** How a convolution runs: im2col + sgemm, shifted products, or another kernel (null). */
-function routeOf(info: Info): "im2col" | "shifted" | null {
-  if (info.outChannels >= MIN_BLAS_CHANNELS) return "im2col";
-  return isShiftable(info) ? "shifted" : null;
+function implementationFor(info: Info): ConvImplementation | null {
+  if (info.outChannels >= MIN_BLAS_CHANNELS) return IM2COL;
+  return isShiftable(info) ? SHIFTED : null;
 }
 
 /** True for the activations {@link epilogue} applies. */
@@ -271,16 +291,15 @@ export function makeBlasConvKernels(
     const { x, filter } = args.inputs as { x: TensorInfo; filter: TensorInfo };
     if (unsupported(args.attrs, x, filter)) return fallback(tf.Conv2D, args);
     const info = convInfo(x.shape as Shape4, filter.shape as Shape4, args.attrs!);
-    const route = routeOf(info);
-    if (route === null) return fallback(tf.Conv2D, args);
-    const forward = route === "im2col" ? convForward : shiftedForward;
+    const impl = implementationFor(info);
+    if (impl === null) return fallback(tf.Conv2D, args);
     return produce(
       backendName,
       args.backend,
       info.outShape,
       "float32",
       [x, filter],
-      (y, xs, ws) => forward(blas, xs as Float32Array, ws as Float32Array, info, y as Float32Array),
+      (y, xs, ws) => impl.forward(blas, xs as Float32Array, ws as Float32Array, info, y as Float32Array),
     );
   }
 
@@ -297,13 +316,12 @@ export function makeBlasConvKernels(
       return fallback(tf.FusedConv2D, args);
     }
     const info = convInfo(x!.shape as Shape4, filter!.shape as Shape4, args.attrs!);
-    const route = routeOf(info);
-    if (route === null) return fallback(tf.FusedConv2D, args);
-    const forward = route === "im2col" ? convForward : shiftedForward;
+    const impl = implementationFor(info);
+    if (impl === null) return fallback(tf.FusedConv2D, args);
     const alpha = (args.attrs?.leakyreluAlpha ?? 0.2) as number;
     const inputs = bias != null ? [x!, filter!, bias] : [x!, filter!];
     return produce(backendName, args.backend, info.outShape, "float32", inputs, (y, xs, ws, bs) => {
-      forward(blas, xs as Float32Array, ws as Float32Array, info, y as Float32Array);
+      impl.forward(blas, xs as Float32Array, ws as Float32Array, info, y as Float32Array);
       epilogue(y as Float32Array, info.outChannels, bs as Float32Array | undefined, activation, alpha);
     });
   }
@@ -313,16 +331,16 @@ export function makeBlasConvKernels(
     if (unsupported(args.attrs, x, dy)) return fallback(tf.Conv2DBackpropFilter, args);
     const filterShape = args.attrs!.filterShape as Shape4;
     const info = convInfo(x.shape as Shape4, filterShape, args.attrs!);
-    const route = routeOf(info);
-    if (route === null) return fallback(tf.Conv2DBackpropFilter, args);
-    const gradient = route === "im2col" ? convFilterGrad : shiftedFilterGrad;
+    const impl = implementationFor(info);
+    if (impl === null) return fallback(tf.Conv2DBackpropFilter, args);
     return produce(
       backendName,
       args.backend,
       filterShape,
       "float32",
       [x, dy],
-      (dw, xs, dys) => gradient(blas, xs as Float32Array, dys as Float32Array, info, dw as Float32Array),
+      (dw, xs, dys) =>
+        impl.filterGrad(blas, xs as Float32Array, dys as Float32Array, info, dw as Float32Array),
     );
   }
 
@@ -331,16 +349,16 @@ export function makeBlasConvKernels(
     if (unsupported(args.attrs, dy, filter)) return fallback(tf.Conv2DBackpropInput, args);
     const inputShape = args.attrs!.inputShape as Shape4;
     const info = convInfo(inputShape, filter.shape as Shape4, args.attrs!);
-    const route = routeOf(info);
-    if (route === null) return fallback(tf.Conv2DBackpropInput, args);
-    const gradient = route === "im2col" ? convInputGrad : shiftedInputGrad;
+    const impl = implementationFor(info);
+    if (impl === null) return fallback(tf.Conv2DBackpropInput, args);
     return produce(
       backendName,
       args.backend,
       inputShape,
       "float32",
       [dy, filter],
-      (dx, dys, ws) => gradient(blas, dys as Float32Array, ws as Float32Array, info, dx as Float32Array),
+      (dx, dys, ws) =>
+        impl.inputGrad(blas, dys as Float32Array, ws as Float32Array, info, dx as Float32Array),
     );
   }
 
