@@ -13,6 +13,7 @@ import {
   type ConvImplementation,
   IM2COL,
   MIN_BLAS_CHANNELS,
+  MIN_SHIFTED_FORWARD_DEPTH,
   SHIFTED,
 } from "../lib/tf/kernels/conv_blas.ts";
 import { isShiftable } from "../lib/tf/kernels/conv_shifted.ts";
@@ -148,16 +149,21 @@ Deno.test({
   name: "registered BLAS kernels (Conv2D, FusedConv2D, both gradients) match stock cpu through tf ops",
   ignore,
   async fn() {
-    const outC = MIN_BLAS_CHANNELS + 3;
-    const compute = () =>
+    // Wide (im2col), thin and deep enough for shifted products (3 x 5 = 15 < 16: its forward pass
+    // goes to XNNPACK), thin and deep enough for all of it (3 x 6 = 18).
+    const compute = (inC: number, outC: number) =>
       tf.tidy(() => {
-        const x = tf.tensor4d(values(2 * 11 * 10 * 5, 21), [2, 11, 10, 5]);
-        const w = tf.tensor4d(values(3 * 3 * 5 * outC, 22), [3, 3, 5, outC]);
+        const x = tf.tensor4d(values(2 * 11 * 10 * inC, 21), [2, 11, 10, inC]);
+        const w = tf.tensor4d(values(3 * 3 * inC * outC, 22), [3, 3, inC, outC]);
         const bias = tf.tensor1d(values(outC, 23));
+        const shallow = outC < MIN_BLAS_CHANNELS && inC * 3 < MIN_SHIFTED_FORWARD_DEPTH;
+        const scalarBias = shallow ? tf.fill([outC], 0.5) : tf.scalar(0.5);
         const out: tf.Tensor[] = [
           tf.conv2d(x, w, 2, "same"),
           tf.fused.conv2d({ x, filter: w, strides: 1, pad: "valid", bias, activation: "relu" }),
-          tf.fused.conv2d({ x, filter: w, strides: 1, pad: 1, bias: tf.scalar(0.5), activation: "sigmoid" }),
+          // A scalar bias where the BLAS runs it: the stock wasm kernel, which the shallow thin
+          // layer's forward pass goes to, takes rank-1 biases only.
+          tf.fused.conv2d({ x, filter: w, strides: 1, pad: 1, bias: scalarBias, activation: "sigmoid" }),
           tf.fused.conv2d({ x, filter: w, strides: 1, pad: "same", activation: "elu" }),
         ];
         // The gradients tfjs-layers takes: through the fused op, with bias and relu.
@@ -173,12 +179,17 @@ Deno.test({
         out.push(...tf.grads(loss)([x, w]));
         return out.map((t) => Float32Array.from(t.dataSync()));
       });
+    const shapes = [[5, MIN_BLAS_CHANNELS + 3], [5, 4], [6, 7]];
     await useBackend("cpu", { fastKernels: false });
-    const expected = compute();
+    const expected = shapes.map(([inC, outC]) => compute(inC, outC));
     for (const backend of ["cpu", "wasm"] as const) {
       await useBackend(backend, { fastKernels: true });
       assert.ok(usesBlas(backend) && isFastKernel(tf.FusedConv2D, backend), `${backend} uses the BLAS`);
-      compute().forEach((got, i) => assertClose(got, expected[i], `${backend} result ${i}`));
+      shapes.forEach(([inC, outC], k) =>
+        compute(inC, outC).forEach((got, i) =>
+          assertClose(got, expected[k][i], `${backend} ${inC} -> ${outC} channels, result ${i}`)
+        )
+      );
     }
   },
 });

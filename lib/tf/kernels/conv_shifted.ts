@@ -17,9 +17,10 @@
  * - filter gradient: `dW[kh] = sum_p xa[p + kh * Wg]^T dy[p]` with dy on the grid;
  * - input gradient: `dx[p + kh * Wg + kw] += dy[p] @ W[kh, kw]^T`, one product per tap.
  *
- * Measured on the course CNN's shapes (batch 32, one core, OpenBLAS): forward 7.8 and 4.6 ms
- * (XNNPACK 9.7 and 9.5), filter gradients 13.4 and 5.6 ms (ours through XNNPACK 18.9 and 15.9),
- * the second layer's input gradient 7.8 ms (16.2).
+ * Measured on the course CNN's shapes (batch 32, one core, OpenBLAS, through the registered
+ * kernels): filter gradients 7.3 and 5.0 ms (ours through XNNPACK 16.9 and 17.7), the second
+ * layer's input gradient 8.5 ms (17.2), its forward pass 5.9 ms (XNNPACK 9.0); the first layer's
+ * forward pass, only 15 deep, stays on XNNPACK (see `MIN_SHIFTED_FORWARD_DEPTH` in `conv_blas.ts`).
  *
  * @module
  */

@@ -1,7 +1,8 @@
 /**
- * Which of our convolution-gradient kernels replace which stock ones, per backend, and the
- * explicit functions that (un)do it. Nothing happens at import: the app calls
- * {@link registerFastKernels} once it has chosen a backend (selectBackend does).
+ * Which of our training kernels (convolutions and their gradients, batch norm, Adam, pooling,
+ * padding) replace or add to which stock ones, per backend, and the explicit functions that (un)do
+ * it. Nothing happens at import: the app calls {@link registerFastKernels} once it has chosen a
+ * backend (selectBackend does).
  *
  * @module
  */
