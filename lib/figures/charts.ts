@@ -79,7 +79,9 @@ export function rmseBarsSpec(
         type: "nominal",
         sort: null,
         title: null,
-        axis: { labelLimit: 320 },
+        // No limit: without a canvas vega overestimates label widths, and limits of 320 and 360
+        // px still cut the longest model name (41 characters).
+        axis: { labelLimit: 0 },
       },
       x: {
         field: "rmse",
@@ -91,10 +93,13 @@ export function rmseBarsSpec(
   }, {
     mark: { type: "text", align: "left", dx: 3, fontSize: 10 },
     encoding: {
+      // The same axis settings as the bars', which share this axis.
       y: {
         field: "name",
         type: "nominal",
         sort: null,
+        title: null,
+        axis: { labelLimit: 0 },
       },
       x: { field: "rmse", type: "quantitative" },
       text: { field: "rmse", type: "quantitative", format: ".4f" },
@@ -107,10 +112,11 @@ export function rmseBarsSpec(
       encoding: { x: { field: "rmse", type: "quantitative" } },
     }, {
       data: { values: marks },
+      // Above the plot, level: rotated labels stood taller than the bars below them.
       mark: {
         type: "text",
-        angle: 270,
-        align: "left",
+        align: "center",
+        baseline: "bottom",
         dy: -4,
         fontSize: 9,
         color: "#666",
