@@ -51,18 +51,23 @@ export function table(id: string, caption: string, headers: Cell[], rows: Cell[]
 /** Stands for a figure's number until {@link numberFigures} numbers them in document order. */
 const FIGURE_NUMBER = "<!--figure-number-->";
 
-/** Makes figures whose numbers follow the order they appear in, not the order they are made. */
-export class FigureCounter {
-  /** A figure around inline SVG (or other trusted HTML) with a numbered caption. */
-  figure(id: string, content: string, caption: string, kind: "chart" | "galaxies" = "chart"): string {
-    const svg = content.replace(/^<\?xml[^>]*>\s*/, "");
-    return [
-      `<figure class="figure ${kind}" id="${id}">`,
-      svg,
-      `<figcaption><strong>Figure ${FIGURE_NUMBER}.</strong> ${escapeHtml(caption)}</figcaption>`,
-      `</figure>`,
-    ].join("\n");
-  }
+/**
+ * A figure around inline SVG (or other trusted HTML) with a caption whose number
+ * {@link numberFigures} fills in, in the order the figures appear, not the order they are made.
+ */
+export function figure(
+  id: string,
+  content: string,
+  caption: string,
+  kind: "chart" | "galaxies" = "chart",
+): string {
+  const svg = content.replace(/^<\?xml[^>]*>\s*/, "");
+  return [
+    `<figure class="figure ${kind}" id="${id}">`,
+    svg,
+    `<figcaption><strong>Figure ${FIGURE_NUMBER}.</strong> ${escapeHtml(caption)}</figcaption>`,
+    `</figure>`,
+  ].join("\n");
 }
 
 /**
@@ -71,9 +76,8 @@ export class FigureCounter {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { FigureCounter, numberFigures } from "./format.ts";
- * const figures = new FigureCounter();
- * const [a, b] = [figures.figure("a", "", "A"), figures.figure("b", "", "B")];
+ * import { figure, numberFigures } from "./format.ts";
+ * const [a, b] = [figure("a", "", "A"), figure("b", "", "B")];
  * assert.match(numberFigures(b + a), /Figure 1\.<\/strong> B[^]*Figure 2\.<\/strong> A/);
  * ```
  */

@@ -25,7 +25,7 @@ import type { ExperimentResult } from "../steps/_experiment.ts";
 import type { EvaluateResult } from "../steps/evaluate.ts";
 import type { ModifiedResult } from "../steps/modified.ts";
 import type { TemplateModel } from "./template.ts";
-import { type Cell, escapeHtml, f1, f4, f5, FigureCounter, int, pct, seconds, table } from "./format.ts";
+import { type Cell, escapeHtml, f1, f4, f5, figure, int, pct, seconds, table } from "./format.ts";
 
 /** The upstream stages the report reads, by name. */
 export interface ReportInputs {
@@ -57,7 +57,6 @@ export async function buildReportModel(
   inputs: ReportInputs,
   context: { runId: string; renderedAt: Date; pdf: boolean },
 ): Promise<ReportModel> {
-  const figures = new FigureCounter();
   const { data, step1, step2, step3, step4, step5, step6 } = inputs;
   const d = data.result;
   const s2 = step2.result;
@@ -143,7 +142,7 @@ export async function buildReportModel(
     ["GalaxyID", ...CLASS_COLUMNS.slice(0, 8)],
     step1.result.firstRows.map((r) => [String(r.galaxyId), ...r.values.slice(0, 8).map(f4)]),
   );
-  blocks.figure_top_galaxies = figures.figure(
+  blocks.figure_top_galaxies = figure(
     "fig-top-galaxies",
     await readText(step1, step1.result.figure),
     `The galaxy with the highest probability for each of the 37 classes, as downloaded (${vars.source_size}x${vars.source_size}), with its class, GalaxyID and vote fraction.`,
@@ -157,7 +156,7 @@ export async function buildReportModel(
       share: count / total,
     }));
   });
-  blocks.chart_distributions = figures.figure(
+  blocks.chart_distributions = figure(
     "fig-distributions",
     await chartSvg(distributionsSpec(distRows, "")),
     "Distribution of each class's vote fraction over all galaxies (share of galaxies per 0.1 bin).",
@@ -190,7 +189,7 @@ export async function buildReportModel(
     );
 
   // Step 2
-  blocks.figure_top_processed = figures.figure(
+  blocks.figure_top_processed = figure(
     "fig-top-processed",
     await readText(step2, s2.figure),
     `The same classes after preprocessing: centre crop ${vars.crop}x${vars.crop}, resized to ${vars.size}x${vars.size}. Where a galaxy was excluded, the next best is shown.`,
@@ -229,7 +228,7 @@ export async function buildReportModel(
       { model: r.title, epoch: e.epoch, split: "train", loss: e.trainLoss },
       ...(e.testLoss === null ? [] : [{ model: r.title, epoch: e.epoch, split: "test", loss: e.testLoss }]),
     ]);
-  blocks.loss_curve_cnn = figures.figure(
+  blocks.loss_curve_cnn = figure(
     "fig-loss-cnn",
     await chartSvg(lossCurveSpec(lossRows(cnn), "")),
     `Training and test MSE of the course CNN per epoch (epoch 0 is before training), on the ${backend} backend.`,
@@ -295,18 +294,18 @@ export async function buildReportModel(
       f4(evaluation.baselines.find((b) => b.name === "Central pixel")!.perQuestionRmse[i]),
     ]),
   );
-  blocks.figure_pred_vs_true = figures.figure(
+  blocks.figure_pred_vs_true = figure(
     "fig-pred-vs-true",
     await readText(step5, evaluation.figures.predictedVsTrue),
     "Predicted against true vote fractions on the test split for four key classes (2-D histograms, log colour scale). A perfect model puts everything on the diagonal.",
   );
-  blocks.figure_best = figures.figure(
+  blocks.figure_best = figure(
     "fig-best",
     await readText(step5, evaluation.figures.best),
     "The best predicted test galaxies (lowest RMSE over the 37 outputs), with the true and predicted top answer to question 1.",
     "galaxies",
   );
-  blocks.figure_worst = figures.figure(
+  blocks.figure_worst = figure(
     "fig-worst",
     await readText(step5, evaluation.figures.worst),
     "The worst predicted test galaxies, with the true and predicted top answer to question 1.",
@@ -355,7 +354,7 @@ export async function buildReportModel(
       kind: "baseline",
     })),
   ];
-  blocks.chart_rmse_bars = figures.figure(
+  blocks.chart_rmse_bars = figure(
     "fig-rmse-bars",
     await chartSvg(rmseBarsSpec(barRows, [
       { label: "Kaggle 1st (quoted)", rmse: evaluation.leaderboard.entries[0].rmse },
@@ -363,7 +362,7 @@ export async function buildReportModel(
     ], "")),
     "Test RMSE of every model and baseline (all ones is left out of the chart: it is off the scale; see the table). Dashed lines: quoted Kaggle figures, on Kaggle's test set rather than this split.",
   );
-  blocks.chart_per_question = figures.figure(
+  blocks.chart_per_question = figure(
     "fig-per-question",
     await chartSvg(perQuestionSpec(
       all.flatMap((r) =>
@@ -375,7 +374,7 @@ export async function buildReportModel(
   );
   blocks.loss_curves_modified = experiments.length === 0
     ? "<p>No modified model ran in this report.</p>"
-    : figures.figure(
+    : figure(
       "fig-loss-modified",
       await chartSvg(lossCurveSpec(all.flatMap(lossRows), "")),
       "Training (solid) and test (dashed) MSE per epoch of every model.",

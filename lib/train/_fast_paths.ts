@@ -3,12 +3,12 @@
  * {@link useTrainingFastPaths} applies them all for one model and returns the undo; inference is
  * never touched, so a saved model is a plain tfjs-layers model.
  *
- * First layers: tfjs-layers runs every Conv2D layer through `tf.fused.conv2d`, whose gradient always computes
- * the input gradient too. For a convolution that reads the model's input (possibly through
- * zero-padding), that input gradient is thrown away: 40-53 ms of a course-CNN step on wasm. Here
- * such layers compute, in training mode only, `conv2d + bias + activation` unfused: tfjs-core's
- * own conv2d gradient, which the engine skips for inputs that need no gradient. Same arithmetic
- * up to float rounding of the bias add; inference keeps the fused kernel.
+ * First layers: tfjs-layers runs every Conv2D layer through `tf.fused.conv2d`, whose gradient
+ * always computes the input gradient too. For a convolution that reads the model's input (possibly
+ * through zero-padding), that input gradient is thrown away: 40-53 ms of a course-CNN step on
+ * wasm. Here such layers compute, in training mode only, `conv2d + bias + activation` unfused:
+ * tfjs-core's own conv2d gradient, which the engine skips for inputs that need no gradient. Same
+ * arithmetic up to float rounding of the bias add; inference keeps the fused kernel.
  *
  * BatchNorm: where our `GalaxyZooBatchNormTraining` kernel is registered (cpu, wasm; see
  * `../tf/kernels/batch_norm.ts`), a BatchNormalization layer over the last axis normalizes with it
